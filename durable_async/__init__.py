@@ -1,0 +1,84 @@
+"""durable_async: asyncio-native durable execution for AWS Lambda durable functions.
+
+```python
+from durable_async import DurableContext, durable_execution
+
+@durable_execution
+async def handler(event: dict, ctx: DurableContext) -> dict:
+    price = await ctx.step(fetch_price, event["sku"])
+    await ctx.wait(5)
+    return {"price": price}
+```
+"""
+
+from __future__ import annotations
+
+from ._backend import Backend as Backend
+from ._clock import Clock as Clock
+from ._clock import ManualClock as ManualClock
+from ._clock import SystemClock as SystemClock
+from ._context import DurableContext as DurableContext
+from ._duration import Duration as Duration
+from ._errors import BackendError as BackendError
+from ._errors import BackendUnavailableError as BackendUnavailableError
+from ._errors import CheckpointRejectedError as CheckpointRejectedError
+from ._errors import DurableCallInStepError as DurableCallInStepError
+from ._errors import DurableError as DurableError
+from ._errors import InvalidInvocationError as InvalidInvocationError
+from ._errors import NonDeterministicExecutionError as NonDeterministicExecutionError
+from ._errors import SerdesError as SerdesError
+from ._errors import StaleCheckpointTokenError as StaleCheckpointTokenError
+from ._errors import StepError as StepError
+from ._errors import SuspendExecution as SuspendExecution
+from ._errors import ValidationError as ValidationError
+from ._handler import DurableHandler as DurableHandler
+from ._handler import durable_execution as durable_execution
+from ._memory_backend import MemoryBackend as MemoryBackend
+from ._models import ErrorObject as ErrorObject
+from ._models import InvocationStatus as InvocationStatus
+from ._models import Operation as Operation
+from ._models import OperationStatus as OperationStatus
+from ._models import OperationType as OperationType
+from ._operation import DurableOperation as DurableOperation
+from ._retry import RetryDecision as RetryDecision
+from ._retry import RetryPolicy as RetryPolicy
+from ._serdes import JsonSerdes as JsonSerdes
+from ._serdes import Serdes as Serdes
+from ._step import StepInterruptedError as StepInterruptedError
+from ._step import StepSemantics as StepSemantics
+
+__all__ = [
+    "Backend",
+    "BackendError",
+    "BackendUnavailableError",
+    "CheckpointRejectedError",
+    "Clock",
+    "DurableCallInStepError",
+    "DurableContext",
+    "DurableError",
+    "DurableHandler",
+    "DurableOperation",
+    "Duration",
+    "ErrorObject",
+    "InvalidInvocationError",
+    "InvocationStatus",
+    "JsonSerdes",
+    "ManualClock",
+    "MemoryBackend",
+    "NonDeterministicExecutionError",
+    "Operation",
+    "OperationStatus",
+    "OperationType",
+    "RetryDecision",
+    "RetryPolicy",
+    "Serdes",
+    "SerdesError",
+    "StaleCheckpointTokenError",
+    "StepError",
+    "StepInterruptedError",
+    "StepSemantics",
+    "SuspendExecution",
+    "SystemClock",
+    "ValidationError",
+    "durable_execution",
+]

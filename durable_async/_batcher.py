@@ -1,0 +1,203 @@
+"""Group commit of checkpoint updates: one request in flight, FIFO, bounded batches.
+
+A caller blocked on its own update (a step result, a wait start) triggers an immediate flush; only
+fire-and-forget updates (observability STARTs) may wait up to `window` seconds to coalesce. While a
+request is in flight, new updates queue and go out together in the next request as soon as it
+returns. Each blocking caller awaits a future of its own update, resolved only after the response's
+new state has been applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ._backend import Backend
+from ._errors import StaleCheckpointTokenError, SuspendExecution
+from ._models import Operation, OperationType, OperationUpdate
+
+__all__ = ["BatcherStats", "CheckpointBatcher"]
+
+MAX_UPDATES = 250
+MAX_BYTES = 750 * 1024
+DEFAULT_WINDOW = 0.002
+
+
+@dataclass
+class BatcherStats:
+    """What the batcher sent: requests, updates and payload bytes."""
+
+    calls: int = 0
+    updates: int = 0
+    bytes: int = 0
+
+
+def _size(update: OperationUpdate) -> int:
+    # Ids, names and the envelope are small next to payloads; 200 bytes covers them.
+    size = 200 + (len(update.payload) if update.payload else 0)
+    if update.error is not None:
+        size += len(update.error.error_message or "") + len(update.error.error_data or "")
+    return size
+
+
+class CheckpointBatcher:
+    """Sends checkpoint updates of one execution, coalescing what can wait.
+
+    Args:
+        backend: the service.
+        execution_arn: the execution.
+        token: the invocation's first checkpoint token.
+        apply_state: called with the operations of every response, before waiters resume.
+        on_idle: called whenever the queue empties and no request is in flight.
+        window: how long fire-and-forget updates may wait to coalesce, in seconds.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        execution_arn: str,
+        token: str,
+        *,
+        apply_state: Callable[[list[Operation]], None],
+        on_idle: Callable[[], None] = lambda: None,
+        window: float = DEFAULT_WINDOW,
+    ) -> None:
+        self._backend = backend
+        self._arn = execution_arn
+        self.token: str | None = token
+        self._apply_state = apply_state
+        self._on_idle = on_idle
+        self.window = window
+        self._queue: deque[tuple[OperationUpdate, asyncio.Future[None] | None, int]] = deque()
+        self._pollers: list[asyncio.Future[None]] = []
+        self._urgent = False
+        self._in_flight = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self.failure: BaseException | None = None
+        self.finished = False
+        self.stats = BatcherStats()
+
+    @property
+    def idle(self) -> bool:
+        """True when nothing is queued and no request is in flight."""
+        return not self._queue and not self._in_flight and not self._pollers
+
+    def enqueue(self, update: OperationUpdate, *, wait: bool) -> asyncio.Future[None] | None:
+        """Queue `update`; with `wait`, flush now and return a future of its acknowledgement."""
+        if self.failure is not None:
+            raise SuspendExecution(f"checkpointing failed: {self.failure}")
+        fut = asyncio.get_running_loop().create_future() if wait else None
+        self._queue.append((update, fut, _size(update)))
+        if wait:
+            self._urgent = True
+            self._kick()
+        elif self._timer is None and not self._urgent:
+            self._timer = asyncio.get_running_loop().call_later(self.window, self._kick)
+        return fut
+
+    async def send(self, update: OperationUpdate) -> None:
+        """Queue `update` and wait until the service has acknowledged it."""
+        fut = self.enqueue(update, wait=True)
+        assert fut is not None
+        await fut
+
+    def poll(self) -> asyncio.Future[None]:
+        """Ask for a request even with nothing queued, to read state the service changed."""
+        if self.failure is not None:
+            raise SuspendExecution(f"checkpointing failed: {self.failure}")
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pollers.append(fut)
+        self._kick()
+        return fut
+
+    async def drain(self) -> None:
+        """Send everything queued now and wait until the batcher is idle."""
+        if self._queue:
+            self._urgent = True
+            self._kick()
+        while not self.idle and self.failure is None:
+            try:
+                await self.poll()
+            except SuspendExecution:
+                return
+
+    def close(self) -> None:
+        """Stop the flusher; queued fire-and-forget updates are dropped."""
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._flusher is not None:
+            self._flusher.cancel()
+
+    def _kick(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._wake.set()
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while (self._queue or self._pollers) and self.failure is None:
+                await self._send_batch()
+            if self.idle:
+                self._on_idle()
+
+    async def _send_batch(self) -> None:
+        batch: list[OperationUpdate] = []
+        futures: list[asyncio.Future[None]] = []
+        size = 0
+        while self._queue and len(batch) < MAX_UPDATES:
+            update, fut, n = self._queue[0]
+            if batch and size + n > MAX_BYTES:
+                break
+            self._queue.popleft()
+            batch.append(update)
+            size += n
+            if fut is not None:
+                futures.append(fut)
+        if not self._queue:
+            self._urgent = False
+        pollers, self._pollers = self._pollers, []
+        self._in_flight = True
+        try:
+            if self.token is None:
+                raise StaleCheckpointTokenError("the execution's checkpoint token was revoked")
+            response = await self._backend.checkpoint(self._arn, self.token, batch)
+        except BaseException as exc:
+            self._in_flight = False
+            self._fail(exc, futures + pollers)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        self._in_flight = False
+        self.stats.calls += 1
+        self.stats.updates += len(batch)
+        self.stats.bytes += size
+        self.token = response.checkpoint_token
+        if self.token is None:
+            self.finished = any(u.type is OperationType.EXECUTION for u in batch)
+        if response.new_execution_state is not None:
+            self._apply_state(response.new_execution_state.operations)
+        for fut in futures + pollers:
+            if not fut.done():
+                fut.set_result(None)
+
+    def _fail(self, exc: BaseException, waiters: list[asyncio.Future[None]]) -> None:
+        self.failure = exc
+        waiters += [fut for _, fut, _ in self._queue if fut is not None]
+        waiters += self._pollers
+        self._queue.clear()
+        self._pollers = []
+        # Waiters end as cancelled: user code cannot catch a checkpoint failure and go on; the
+        # runtime reads `failure` and decides the invocation's outcome.
+        for fut in waiters:
+            if not fut.done():
+                fut.set_exception(SuspendExecution(f"checkpointing failed: {exc}"))
+        self._on_idle()

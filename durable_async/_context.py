@@ -1,0 +1,217 @@
+"""`DurableContext`: the handle a durable handler uses to run operations."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, overload
+
+from ._duration import DurationLike, to_seconds
+from ._errors import DurableCallInStepError, NonDeterministicExecutionError
+from ._ids import operation_id
+from ._logger import ReplayAwareLogger
+from ._models import Operation, OperationType
+from ._operation import DurableOperation
+from ._retry import RetryLike
+from ._runtime import ExecutionRuntime
+from ._serdes import Serdes
+from ._step import StepSemantics, run_step
+from ._task_context import current_step
+from ._wait import run_wait
+
+__all__ = ["DurableContext"]
+
+T = TypeVar("T")
+
+_log = logging.getLogger("durable_async")
+
+
+class DurableContext:
+    """The durable API of one execution (or child context), passed to the handler.
+
+    Every call (`step`, `wait`, ...) is assigned the next operation id of this context at the
+    moment it is called, so ids follow program order even under `asyncio.gather`. On replay the
+    recorded result is returned instead of running the operation again.
+
+    Attributes:
+        lambda_context: the Lambda context object of the invocation (may be `None` locally).
+        logger: a logger that is silent while this context replays.
+    """
+
+    def __init__(
+        self,
+        runtime: ExecutionRuntime,
+        *,
+        parent_id: str | None = None,
+        lambda_context: Any = None,
+    ) -> None:
+        self._runtime = runtime
+        self._parent_id = parent_id
+        self._counter = 0
+        self._replaying = len(runtime.store) > 1
+        self.lambda_context = lambda_context
+        self.logger = ReplayAwareLogger(_log, runtime.arn, lambda: self._replaying)
+
+    @property
+    def execution_arn(self) -> str:
+        """The ARN of the durable execution."""
+        return self._runtime.arn
+
+    @property
+    def replaying(self) -> bool:
+        """True while this context is re-running operations already in the history."""
+        return self._replaying
+
+    def _begin(
+        self, kind: OperationType, sub_type: str, name: str | None
+    ) -> tuple[str, Operation | None]:
+        """Assign the next id, check it against the history, and update the replay mode."""
+        scope = current_step.get()
+        if scope is not None:
+            raise DurableCallInStepError(
+                f"durable operation {sub_type} {name!r} called inside the body of step "
+                f"{scope.name or scope.operation_id!r}; step bodies cannot hold durable "
+                "operations (use a child context to nest them)"
+            )
+        self._runtime.register()
+        self._counter += 1
+        op_id = operation_id(self._parent_id, self._counter)
+        existing = self._runtime.store.get(op_id)
+        if existing is not None:
+            self._validate(op_id, existing, kind, sub_type, name)
+            if self._replaying and not existing.status.is_terminal:
+                self._replaying = False
+        elif self._replaying:
+            self._replaying = False
+        return op_id, existing
+
+    def _validate(
+        self, op_id: str, seen: Operation, kind: OperationType, sub_type: str, name: str | None
+    ) -> None:
+        expected = (seen.type, seen.sub_type, seen.name, seen.parent_id)
+        actual = (kind, sub_type, name, self._parent_id)
+        if expected == actual:
+            return
+        fields = ("type", "sub-type", "name", "parent")
+        diffs = ", ".join(
+            f"{f}: history has {_show(e)}, code has {_show(a)}"
+            for f, e, a in zip(fields, expected, actual)
+            if e != a
+        )
+        exc = NonDeterministicExecutionError(
+            f"operation #{self._counter} (id {op_id}) does not match the history ({diffs}); "
+            "the handler must call durable operations in the same order on every replay"
+        )
+        self._runtime.fail(exc)
+        raise exc
+
+    # -- operations --------------------------------------------------------------------------
+
+    @overload
+    def step(
+        self,
+        fn: Callable[..., Awaitable[T]],
+        *args: Any,
+        name: str | None = ...,
+        retry: RetryLike | None = ...,
+        semantics: StepSemantics = ...,
+        result_type: Any = ...,
+        serdes: Serdes | None = ...,
+    ) -> DurableOperation[T]: ...
+
+    @overload
+    def step(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        name: str | None = ...,
+        retry: RetryLike | None = ...,
+        semantics: StepSemantics = ...,
+        result_type: Any = ...,
+        serdes: Serdes | None = ...,
+    ) -> DurableOperation[T]: ...
+
+    def step(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        name: str | None = None,
+        retry: RetryLike | None = None,
+        semantics: StepSemantics = StepSemantics.AT_LEAST_ONCE_PER_RETRY,
+        result_type: Any = None,
+        serdes: Serdes | None = None,
+    ) -> DurableOperation[Any]:
+        """Run `fn(*args)` once (per retry policy) and checkpoint its result.
+
+        Async functions run on the event loop; plain functions run in a worker thread so they
+        never block it. The result is stored as JSON (pydantic models supported); with
+        `result_type` it is validated into that type, on first run and on replay alike.
+
+        Args:
+            fn: the step body; it must not call durable operations.
+            *args: positional arguments for `fn` (use `functools.partial` for keywords).
+            name: the operation's name (default: `fn.__name__`, none for lambdas).
+            retry: a `RetryPolicy` or a `(error, attempt) -> RetryDecision` function
+                (default: `RetryPolicy.default()`).
+            semantics: at-least-once (default) or at-most-once per retry.
+            result_type: the type to validate the result into.
+            serdes: a custom serialiser for the result.
+
+        Returns:
+            An awaitable of `fn`'s result.
+
+        Raises:
+            StepError: when the step failed for good (on first run and on replay).
+            DurableCallInStepError: when called from inside another step's body.
+        """
+        name = name if name is not None else _default_name(fn)
+        op_id, _ = self._begin(OperationType.STEP, "Step", name)
+        runtime = self._runtime
+        return DurableOperation(
+            runtime,
+            op_id,
+            name,
+            lambda: run_step(
+                runtime,
+                op_id,
+                name,
+                self._parent_id,
+                fn,
+                args,
+                retry=retry,
+                semantics=semantics,
+                result_type=result_type,
+                serdes=serdes or runtime.serdes,
+            ),
+        )
+
+    def wait(self, duration: DurationLike, *, name: str | None = None) -> DurableOperation[None]:
+        """Pause the workflow for `duration` (whole seconds, a `timedelta` or a `Duration`).
+
+        A wait that cannot end while other work runs suspends the invocation; the service
+        re-invokes the function when the time is up. While other work is still running, a wait
+        that comes due is completed in process.
+
+        Raises:
+            ValidationError: the duration is fractional, below 1 s or above the service limit.
+        """
+        seconds = to_seconds(duration, what="wait duration")
+        op_id, _ = self._begin(OperationType.WAIT, "Wait", name)
+        return DurableOperation(
+            self._runtime,
+            op_id,
+            name,
+            lambda: run_wait(self._runtime, op_id, name, self._parent_id, seconds),
+        )
+
+
+def _default_name(fn: Callable[..., Any]) -> str | None:
+    name = getattr(fn, "__name__", None)
+    if name is None or name == "<lambda>":
+        inner = getattr(fn, "func", None)  # functools.partial
+        return _default_name(inner) if inner is not None else None
+    return str(name)
+
+
+def _show(value: Any) -> str:
+    return repr(value.value) if isinstance(value, OperationType) else repr(value)

@@ -1,0 +1,157 @@
+"""The exception tree of durable_async.
+
+```text
+BaseException
+├── asyncio.CancelledError
+│   └── SuspendExecution ........... internal: the invocation is suspending; never catch it
+└── Exception
+    └── DurableError ............... base of every error this library raises
+        ├── InvalidInvocationError . the Lambda event is not a valid durable invocation
+        ├── NonDeterministicExecutionError
+        │                            replay met a different operation than the history holds
+        ├── DurableCallInStepError . a durable operation was called from inside a step body
+        ├── SerdesError ............ a value could not be serialised or deserialised
+        ├── StepError .............. a step failed for good (retries exhausted); carries the
+        │                            original error's type and message, on first run and replay
+        ├── ValidationError ........ an operation was called with an invalid argument
+        └── BackendError ........... talking to the durable execution service failed
+            ├── StaleCheckpointTokenError
+            │                        a newer invocation owns the execution; this one ends
+            ├── BackendUnavailableError
+            │                        throttled or 5xx after retries; Lambda retries the invocation
+            └── CheckpointRejectedError
+                                     the service refused a checkpoint; the execution fails
+```
+
+Errors users may catch derive from `Exception`. Suspension travels as task cancellation
+(`asyncio.CancelledError` is a `BaseException`), so `except Exception` around `ctx.wait(...)`
+cannot swallow it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+__all__ = [
+    "BackendError",
+    "BackendUnavailableError",
+    "CheckpointRejectedError",
+    "DurableCallInStepError",
+    "DurableError",
+    "InvalidInvocationError",
+    "NonDeterministicExecutionError",
+    "SerdesError",
+    "StaleCheckpointTokenError",
+    "StepError",
+    "SuspendExecution",
+    "ValidationError",
+]
+
+
+class DurableError(Exception):
+    """Base class of every error raised by durable_async."""
+
+
+class InvalidInvocationError(DurableError):
+    """The Lambda event is not a valid durable execution invocation.
+
+    Raised when the event lacks `DurableExecutionArn`/`CheckpointToken`, when its state has no
+    EXECUTION operation first, or when the state is malformed. The handler wrapper turns it into a
+    `FAILED` output naming the problem instead of crashing.
+    """
+
+
+class NonDeterministicExecutionError(DurableError):
+    """Replay met an operation that does not match the checkpointed history.
+
+    The message names the operation id, and the expected and actual type, sub-type, name or
+    parent. The execution is marked FAILED (never PENDING): replaying again cannot fix it.
+    """
+
+
+class DurableCallInStepError(DurableError):
+    """A durable operation (step, wait, ...) was called from inside a step body.
+
+    Step bodies are plain code that runs at least/at most once per attempt; they cannot hold
+    durable operations. Use a child context for nesting.
+    """
+
+
+class SerdesError(DurableError):
+    """A value could not be serialised to, or deserialised from, its checkpoint payload."""
+
+
+class ValidationError(DurableError):
+    """A durable operation was called with an invalid argument (name, duration, ...)."""
+
+
+class StepError(DurableError):
+    """A step failed for good: its retry policy gave up, or it was interrupted at most once.
+
+    Attributes:
+        error_type: the original exception's type name (e.g. `"ValueError"`).
+        error_message: the original exception's message.
+        error_data: optional extra data checkpointed with the error.
+        stack_trace: the original stack trace lines, when recorded.
+
+    The same `StepError` (same type, message and data) is raised on the first run and on every
+    replay, so handler code that catches it behaves identically.
+    """
+
+    def __init__(
+        self,
+        error_type: str,
+        error_message: str,
+        *,
+        error_data: str | None = None,
+        stack_trace: list[str] | None = None,
+        operation_id: str | None = None,
+        operation_name: str | None = None,
+    ) -> None:
+        label = operation_name or operation_id or "step"
+        super().__init__(f"step {label!r} failed: {error_type}: {error_message}")
+        self.error_type = error_type
+        self.error_message = error_message
+        self.error_data = error_data
+        self.stack_trace = stack_trace or []
+        self.operation_id = operation_id
+        self.operation_name = operation_name
+
+
+class BackendError(DurableError):
+    """Talking to the durable execution service failed."""
+
+    def __init__(self, message: str, *, code: str | None = None, cause: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.cause = cause
+
+
+class StaleCheckpointTokenError(BackendError):
+    """The checkpoint token is stale: a newer invocation owns the execution.
+
+    This invocation ends quietly without failing the execution.
+    """
+
+
+class BackendUnavailableError(BackendError):
+    """The service throttled us or failed (429/5xx) even after retries.
+
+    The handler re-raises it so Lambda retries the whole invocation; nothing checkpointed is lost.
+    """
+
+
+class CheckpointRejectedError(BackendError):
+    """The service refused a checkpoint (a 4xx other than a stale token, or a KMS error).
+
+    The execution is marked FAILED with this error.
+    """
+
+
+class SuspendExecution(asyncio.CancelledError):
+    """Internal control flow: the invocation is suspending and will resume on re-invocation.
+
+    It derives from `asyncio.CancelledError` (a `BaseException`), so `except Exception` in user
+    code cannot swallow it. Durable calls made after suspension began raise it. Never catch it.
+    """

@@ -1,0 +1,224 @@
+"""`@durable_execution`: turns `async def handler(event, ctx)` into a Lambda durable handler."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Generic, TypeVar, overload
+
+from pydantic import ValidationError as PydanticValidationError
+
+from ._backend import Backend
+from ._batcher import DEFAULT_WINDOW
+from ._context import DurableContext
+from ._errors import InvalidInvocationError
+from ._models import (
+    ErrorObject,
+    InvocationInput,
+    InvocationOutput,
+    InvocationStatus,
+    Operation,
+    OperationType,
+)
+from ._runtime import ExecutionRuntime
+from ._serdes import Serdes
+
+__all__ = ["DurableHandler", "durable_execution"]
+
+E = TypeVar("E")
+R = TypeVar("R")
+UserHandler = Callable[[E, DurableContext], Awaitable[R]]
+
+
+class DurableHandler(Generic[E, R]):
+    """A durable function: call it as a Lambda handler, or await `invoke_async` on your loop.
+
+    As a Lambda handler, `handler(event, lambda_context)` runs the invocation on an event loop that
+    lives as long as the process, so one AWS client serves every invocation of a warm function.
+
+    Attributes:
+        fn: the decorated `async def handler(event, ctx)`.
+    """
+
+    def __init__(
+        self,
+        fn: UserHandler[E, R],
+        *,
+        backend: Backend | None = None,
+        serdes: Serdes | None = None,
+        checkpoint_window: float = DEFAULT_WINDOW,
+    ) -> None:
+        self.fn = fn
+        self._backend = backend
+        self._serdes = serdes
+        self._window = checkpoint_window
+        self._runner: asyncio.Runner | None = None
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+
+    def __call__(self, event: Mapping[str, Any], lambda_context: Any = None) -> dict[str, Any]:
+        """The Lambda entry point: run one invocation to completion or suspension.
+
+        Returns:
+            `{"Status": "SUCCEEDED" | "FAILED" | "PENDING", "Result"?: str, "Error"?: {...}}`.
+        """
+        if self._runner is None:
+            self._runner = asyncio.Runner()
+        return self._runner.run(self.invoke_async(event, lambda_context))
+
+    async def invoke_async(
+        self,
+        event: Mapping[str, Any] | InvocationInput,
+        lambda_context: Any = None,
+        *,
+        backend: Backend | None = None,
+    ) -> dict[str, Any]:
+        """Run one invocation on the running event loop; the async twin of calling the handler.
+
+        Args:
+            event: the durable invocation event (or an already parsed `InvocationInput`).
+            lambda_context: the Lambda context object, passed through as `ctx.lambda_context`.
+            backend: the service to talk to (default: the decorator's, else AWS).
+
+        Returns:
+            The invocation output, as for `__call__`.
+
+        Raises:
+            BackendUnavailableError: the service kept failing; Lambda should retry the invocation.
+        """
+        output = await self.invoke_output(event, lambda_context, backend=backend)
+        return output.to_wire()
+
+    async def invoke_output(
+        self,
+        event: Mapping[str, Any] | InvocationInput,
+        lambda_context: Any = None,
+        *,
+        backend: Backend | None = None,
+    ) -> InvocationOutput:
+        """Like `invoke_async`, returning the parsed `InvocationOutput`."""
+        try:
+            invocation = _parse_event(event)
+        except InvalidInvocationError as exc:
+            return InvocationOutput(
+                status=InvocationStatus.FAILED, error=ErrorObject.from_exception(exc)
+            )
+        backend = backend or self._default_backend()
+        operations = list(invocation.initial_execution_state.operations)
+        marker = invocation.initial_execution_state.next_marker
+        while marker:
+            page = await backend.get_state(
+                invocation.durable_execution_arn, invocation.checkpoint_token, marker=marker
+            )
+            operations.extend(page.operations)
+            marker = page.next_marker
+        try:
+            user_input = _user_input(operations)
+        except InvalidInvocationError as exc:
+            return InvocationOutput(
+                status=InvocationStatus.FAILED, error=ErrorObject.from_exception(exc)
+            )
+        runtime = ExecutionRuntime(
+            backend,
+            invocation.durable_execution_arn,
+            invocation.checkpoint_token,
+            operations,
+            serdes=self._serdes,
+            window=self._window,
+        )
+        ctx = DurableContext(runtime, lambda_context=lambda_context)
+        return await runtime.run(lambda: self.fn(user_input, ctx))
+
+    def _default_backend(self) -> Backend:
+        if self._backend is None:
+            from ._aws_backend import AwsBackend
+
+            self._backend = AwsBackend()
+        return self._backend
+
+
+def _parse_event(event: Mapping[str, Any] | InvocationInput) -> InvocationInput:
+    if isinstance(event, InvocationInput):
+        return event
+    if not isinstance(event, Mapping):
+        raise InvalidInvocationError(
+            f"expected a durable invocation event (a JSON object), got {type(event).__name__}"
+        )
+    missing = [k for k in ("DurableExecutionArn", "CheckpointToken") if k not in event]
+    if missing:
+        raise InvalidInvocationError(
+            f"not a durable execution invocation: the event has no {', '.join(missing)} "
+            "(is durable execution enabled on this function?)"
+        )
+    try:
+        return InvocationInput.model_validate(
+            {"InitialExecutionState": {"Operations": []}, **event}
+        )
+    except PydanticValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
+        )
+        raise InvalidInvocationError(f"malformed durable invocation event: {problems}") from None
+
+
+def _user_input(operations: list[Operation]) -> Any:
+    if not operations or operations[0].type is not OperationType.EXECUTION:
+        found = operations[0].type.value if operations else "no operations"
+        raise InvalidInvocationError(
+            f"the execution state must start with the EXECUTION operation, found {found}"
+        )
+    details = operations[0].execution_details
+    payload = details.input_payload if details else None
+    if not payload:
+        return None
+    try:
+        return json.loads(payload)
+    except ValueError as exc:
+        raise InvalidInvocationError(f"the execution input is not valid JSON: {exc}") from None
+
+
+@overload
+def durable_execution(fn: UserHandler[E, R], /) -> DurableHandler[E, R]: ...
+
+
+@overload
+def durable_execution(
+    *,
+    backend: Backend | None = ...,
+    serdes: Serdes | None = ...,
+    checkpoint_window: float = ...,
+) -> Callable[[UserHandler[E, R]], DurableHandler[E, R]]: ...
+
+
+def durable_execution(
+    fn: UserHandler[E, R] | None = None,
+    /,
+    *,
+    backend: Backend | None = None,
+    serdes: Serdes | None = None,
+    checkpoint_window: float = DEFAULT_WINDOW,
+) -> DurableHandler[E, R] | Callable[[UserHandler[E, R]], DurableHandler[E, R]]:
+    """Make `async def handler(event, ctx)` a durable Lambda handler.
+
+    Args:
+        fn: the handler; `event` is the execution's input, `ctx` a `DurableContext`.
+        backend: the service (default: AWS through aiobotocore, created on first use).
+        serdes: how results are serialised (default: JSON).
+        checkpoint_window: seconds fire-and-forget checkpoints may wait to coalesce.
+
+    Example:
+        ```python
+        @durable_execution
+        async def handler(event: dict, ctx: DurableContext) -> dict:
+            price = await ctx.step(fetch_price, event["sku"])
+            await ctx.wait(5)
+            return {"price": price}
+        ```
+    """
+    def wrap(f: UserHandler[E, R]) -> DurableHandler[E, R]:
+        if not asyncio.iscoroutinefunction(f):
+            raise TypeError(f"@durable_execution needs an async def handler, got {f!r}")
+        return DurableHandler(f, backend=backend, serdes=serdes, checkpoint_window=checkpoint_window)
+
+    return wrap(fn) if fn is not None else wrap

@@ -1,0 +1,269 @@
+"""The execution runtime: one invocation of one durable execution.
+
+It owns the operation store, the checkpoint batcher, the set of tasks that run handler code, and
+the decision to suspend. Nothing here is global: many invocations can share one event loop.
+
+The suspension rule (see docs/concepts.md):
+    the invocation suspends when no step body is executing, no checkpoint is queued or in flight,
+    at least one operation waits on the service (a timer, a retry delay, ...), and every task that
+    has touched this execution's durable API is blocked on a future that is not done — and that
+    picture stays unchanged across consecutive loop iterations (completions can take a few loop
+    hops to reach their waiters through gather, TaskGroup or asyncio.wait).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from ._backend import Backend
+from ._batcher import DEFAULT_WINDOW, CheckpointBatcher
+from ._errors import (
+    BackendUnavailableError,
+    DurableError,
+    StaleCheckpointTokenError,
+    SuspendExecution,
+)
+from ._models import (
+    ErrorObject,
+    InvocationOutput,
+    InvocationStatus,
+    Operation,
+    OperationAction,
+    OperationType,
+    OperationUpdate,
+)
+from ._quiescence import is_blocked, waiter_of
+from ._serdes import JsonSerdes, Serdes
+from ._store import Condition, OperationStore
+
+__all__ = ["ExecutionRuntime"]
+
+MAX_RESULT_CHARS = 6 * 1024 * 1024 - 50
+STABLE_HOPS = 2
+CLEANUP_SECONDS = 2.0
+
+
+class ExecutionRuntime:
+    """Coordinates one invocation: replay state, checkpoints, tasks and suspension."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        execution_arn: str,
+        checkpoint_token: str,
+        operations: list[Operation],
+        *,
+        serdes: Serdes | None = None,
+        window: float = DEFAULT_WINDOW,
+    ) -> None:
+        self.backend = backend
+        self.clock = backend.clock
+        self.arn = execution_arn
+        self.serdes: Serdes = serdes or JsonSerdes()
+        self.store = OperationStore(operations)
+        self.execution_op = operations[0]
+        self.batcher = CheckpointBatcher(
+            backend,
+            execution_arn,
+            checkpoint_token,
+            apply_state=self.store.apply,
+            on_idle=self.poke,
+            window=window,
+        )
+        self._loop = asyncio.get_running_loop()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._busy = 0
+        self._parked: dict[str, int] = {}
+        self._timers: list[tuple[float, str]] = []
+        self._poller: asyncio.Task[None] | None = None
+        self._check_scheduled = False
+        self._snapshot: list[tuple[asyncio.Task[Any], Any]] | None = None
+        self._stable = 0
+        self._ending: asyncio.Future[None] = self._loop.create_future()
+        self.fatal: BaseException | None = None
+        self.suspended = False
+
+    # -- bookkeeping used by operations ------------------------------------------------------
+
+    def register(self) -> None:
+        """Count the current task among the tasks that run this execution's handler code."""
+        if self._ending.done():
+            raise SuspendExecution("the invocation is ending")
+        task = asyncio.current_task()
+        if task is not None and task not in self._tasks:
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        self.poke()
+
+    def enter_busy(self) -> None:
+        """A step body starts executing: no suspension until `exit_busy`."""
+        self._busy += 1
+
+    def exit_busy(self) -> None:
+        """A step body stopped executing."""
+        self._busy -= 1
+        self.poke()
+
+    async def park(self, op_id: str, cond: Condition, *, due: float | None = None) -> Operation:
+        """Wait until the service reports operation `op_id` satisfying `cond`.
+
+        While parked, the task counts as waiting on the service. `due` is when the service is
+        expected to change the operation (a timer); if the invocation is still running then, the
+        runtime polls for the new state instead of suspending.
+        """
+        fut = self.store.watch(op_id, cond)
+        if fut.done():
+            return fut.result()
+        self._parked[op_id] = self._parked.get(op_id, 0) + 1
+        if due is not None:
+            heapq.heappush(self._timers, (due, op_id))
+            if self._poller is None or self._poller.done():
+                self._poller = self._loop.create_task(self._poll_timers())
+        self.poke()
+        try:
+            return await fut
+        finally:
+            left = self._parked[op_id] - 1
+            if left:
+                self._parked[op_id] = left
+            else:
+                del self._parked[op_id]
+            if not fut.done():
+                fut.cancel()
+
+    def fail(self, exc: BaseException) -> None:
+        """End the invocation as FAILED with `exc`, whatever user code does with it."""
+        if self.fatal is None:
+            self.fatal = exc
+        if not self._ending.done():
+            self._ending.set_result(None)
+
+    async def send(self, update: OperationUpdate) -> Operation:
+        """Checkpoint `update`, wait for the acknowledgement, and return the operation's state."""
+        await self.batcher.send(update)
+        op = self.store.get(update.id)
+        if op is None:  # a service that acknowledged without returning the operation
+            raise SuspendExecution(f"the service did not return operation {update.id}")
+        return op
+
+    # -- suspension --------------------------------------------------------------------------
+
+    def poke(self) -> None:
+        """Something changed that may let the invocation suspend: look on the next loop hop."""
+        if not self._check_scheduled and not self._ending.done():
+            self._check_scheduled = True
+            self._loop.call_soon(self._check)
+
+    def _check(self) -> None:
+        self._check_scheduled = False
+        if self._ending.done():
+            return
+        if self.batcher.failure is not None:
+            self._ending.set_result(None)
+            return
+        if self._busy or not self._parked or not self.batcher.idle:
+            self._snapshot = None
+            return  # the end of the step, checkpoint or park will poke again
+        snapshot = []
+        for task in self._tasks:
+            if not is_blocked(task):
+                self._snapshot = None
+                self.poke()  # a task can still run: look again after it does
+                return
+            snapshot.append((task, waiter_of(task)))
+        if snapshot == self._snapshot:
+            self._stable += 1
+            if self._stable >= STABLE_HOPS:
+                self.suspended = True
+                self._ending.set_result(None)
+                return
+        else:
+            self._snapshot, self._stable = snapshot, 0
+        self.poke()
+
+    async def _poll_timers(self) -> None:
+        while self._timers:
+            due, _ = self._timers[0]
+            await self.clock.sleep_until(due)
+            now = self.clock.now()
+            waiting = False
+            while self._timers and self._timers[0][0] <= now:
+                _, op_id = heapq.heappop(self._timers)
+                waiting = waiting or op_id in self._parked
+            if waiting:
+                await self.batcher.poll()
+
+    # -- running the handler -----------------------------------------------------------------
+
+    async def run(self, main: Callable[[], Coroutine[Any, Any, Any]]) -> InvocationOutput:
+        """Run the handler coroutine until it finishes or the invocation must suspend."""
+        root = self._loop.create_task(self._root(main))
+        await asyncio.wait({root, self._ending}, return_when=asyncio.FIRST_COMPLETED)
+        self._ending.cancel() if not self._ending.done() else None
+        try:
+            if root.done() and not root.cancelled() and self.batcher.failure is None:
+                output = await self._finish(root)
+                if self.fatal is None and self.batcher.failure is None:
+                    return output
+            return self._interrupted_output()
+        finally:
+            await self._cleanup(root)
+
+    async def _root(self, main: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+        self.register()
+        return await main()
+
+    async def _finish(self, root: asyncio.Task[Any]) -> InvocationOutput:
+        exc = root.exception()
+        if exc is not None:
+            await self.batcher.drain()
+            return InvocationOutput(
+                status=InvocationStatus.FAILED, error=ErrorObject.from_exception(exc)
+            )
+        payload = self.serdes.serialize(root.result())
+        if payload is not None and len(payload) > MAX_RESULT_CHARS:
+            self.batcher.enqueue(
+                OperationUpdate(
+                    id=self.execution_op.id,
+                    type=OperationType.EXECUTION,
+                    action=OperationAction.SUCCEED,
+                    payload=payload,
+                ),
+                wait=False,
+            )
+            payload = ""
+        await self.batcher.drain()
+        return InvocationOutput(status=InvocationStatus.SUCCEEDED, result=payload)
+
+    def _interrupted_output(self) -> InvocationOutput:
+        failure = self.batcher.failure
+        if isinstance(failure, BackendUnavailableError):
+            raise failure
+        if isinstance(failure, StaleCheckpointTokenError) or (
+            failure is None and self.fatal is None
+        ):
+            return InvocationOutput(status=InvocationStatus.PENDING)
+        error = self.fatal or failure
+        assert error is not None
+        if not isinstance(error, DurableError):
+            error = DurableError(str(error))
+        return InvocationOutput(
+            status=InvocationStatus.FAILED, error=ErrorObject.from_exception(error)
+        )
+
+    async def _cleanup(self, root: asyncio.Task[Any]) -> None:
+        if not self._ending.done():
+            self._ending.cancel()
+        leftovers = [t for t in (root, *self._tasks, self._poller) if t and not t.done()]
+        for task in leftovers:
+            task.cancel("durable execution suspended")
+        self.batcher.close()
+        self.store.fail_watchers(SuspendExecution("the invocation is ending"))
+        if leftovers:
+            await asyncio.wait(leftovers, timeout=CLEANUP_SECONDS)

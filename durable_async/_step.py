@@ -1,0 +1,163 @@
+"""The step operation: run a body once per attempt, checkpoint its outcome, retry by policy."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import traceback
+from collections.abc import Callable
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+import anyio.to_thread
+
+from ._errors import StepError
+from ._models import (
+    ErrorObject,
+    Operation,
+    OperationAction,
+    OperationStatus,
+    OperationType,
+    OperationUpdate,
+    StepOptions,
+)
+from ._retry import RetryDecision, RetryLike, RetryPolicy
+from ._serdes import Serdes
+from ._task_context import StepScope, current_step
+
+if TYPE_CHECKING:
+    from ._runtime import ExecutionRuntime
+
+__all__ = ["StepInterruptedError", "StepSemantics", "run_step"]
+
+_S = OperationStatus
+_DEFAULT_RETRY = RetryPolicy.default()
+
+
+class StepSemantics(str, Enum):
+    """How often a step body may run per retry attempt.
+
+    `AT_LEAST_ONCE_PER_RETRY` (default): the body starts at once; if the invocation dies mid-body
+    the attempt runs again. `AT_MOST_ONCE_PER_RETRY`: the START checkpoint is acknowledged before
+    the body runs; an attempt found started on replay is treated as failed
+    (`StepInterruptedError`) and handed to the retry policy.
+    """
+
+    AT_LEAST_ONCE_PER_RETRY = "AT_LEAST_ONCE_PER_RETRY"
+    AT_MOST_ONCE_PER_RETRY = "AT_MOST_ONCE_PER_RETRY"
+
+
+class StepInterruptedError(Exception):
+    """An at-most-once attempt was started but its outcome was never recorded."""
+
+
+def _error_object(exc: BaseException) -> ErrorObject:
+    trace = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    return ErrorObject(
+        error_type=type(exc).__name__,
+        error_message=str(exc),
+        stack_trace=[line.rstrip("\n") for line in trace[-12:]],
+    )
+
+
+def _step_error(op: Operation, name: str | None) -> StepError:
+    err = (op.step_details.error if op.step_details else None) or ErrorObject()
+    return StepError(
+        err.error_type or "Error",
+        err.error_message or "",
+        error_data=err.error_data,
+        stack_trace=err.stack_trace,
+        operation_id=op.id,
+        operation_name=name,
+    )
+
+
+def _settled_or_ready(op: Operation) -> bool:
+    return op.status is not _S.PENDING
+
+
+async def _call(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    if inspect.iscoroutinefunction(fn):
+        return await fn(*args)
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args))
+
+
+async def run_step(
+    runtime: ExecutionRuntime,
+    op_id: str,
+    name: str | None,
+    parent_id: str | None,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    *,
+    retry: RetryLike | None,
+    semantics: StepSemantics,
+    result_type: Any,
+    serdes: Serdes,
+) -> Any:
+    """Drive step `op_id` from whatever state the history holds to a result or a `StepError`."""
+    policy = retry or _DEFAULT_RETRY
+    at_most_once = semantics is StepSemantics.AT_MOST_ONCE_PER_RETRY
+
+    def update(action: OperationAction, **fields: Any) -> OperationUpdate:
+        return OperationUpdate(
+            id=op_id, type=OperationType.STEP, action=action, parent_id=parent_id,
+            name=name, sub_type="Step", **fields,
+        )
+
+    async def give_up_or_retry(exc: BaseException, attempt: int) -> Operation:
+        decision = policy(exc, attempt)
+        if not isinstance(decision, RetryDecision):
+            raise TypeError(f"retry strategy of step {name or op_id!r} returned {decision!r}")
+        error = _error_object(exc)
+        if decision.retry:
+            delay = max(1, decision.delay_seconds)
+            opts = StepOptions(next_attempt_delay_seconds=delay)
+            return await runtime.send(update(OperationAction.RETRY, error=error, step_options=opts))
+        return await runtime.send(update(OperationAction.FAIL, error=error))
+
+    op = runtime.store.get(op_id)
+    while True:
+        status = op.status if op is not None else None
+        if op is not None and status is _S.SUCCEEDED:
+            details = op.step_details
+            return serdes.deserialize(details.result if details else None, result_type)
+        if op is not None and status in (_S.FAILED, _S.CANCELLED, _S.TIMED_OUT, _S.STOPPED):
+            raise _step_error(op, name)
+        attempt = ((op.step_details.attempt or 0) if op and op.step_details else 0) + 1
+        if op is not None and status is _S.PENDING:
+            nxt = op.step_details.next_attempt_timestamp if op.step_details else None
+            op = await runtime.park(op_id, _settled_or_ready,
+                                    due=nxt.timestamp() if nxt else None)
+            continue
+        if op is not None and status is _S.STARTED and at_most_once:
+            interrupted = StepInterruptedError(
+                f"step {name or op_id!r} attempt {attempt} was interrupted before its outcome "
+                "was recorded (at-most-once: not re-run)"
+            )
+            op = await give_up_or_retry(interrupted, attempt)
+            continue
+        if status is not _S.STARTED:
+            start = update(OperationAction.START)
+            if at_most_once:
+                await runtime.send(start)
+            else:
+                runtime.batcher.enqueue(start, wait=False)
+        token = current_step.set(StepScope(runtime, op_id, name, attempt))
+        runtime.enter_busy()
+        try:
+            value = await _call(fn, args)
+        except Exception as exc:
+            outcome: BaseException | None = exc
+        else:
+            outcome = None
+        finally:
+            runtime.exit_busy()
+            current_step.reset(token)
+        if outcome is not None:
+            op = await give_up_or_retry(outcome, attempt)
+            continue
+        payload = serdes.serialize(value)
+        result = serdes.deserialize(payload, result_type)
+        await runtime.send(update(OperationAction.SUCCEED, payload=payload))
+        return result

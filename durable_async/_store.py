@@ -1,0 +1,73 @@
+"""The operation store of one invocation: the service's view of every operation, by id."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+
+from ._models import Operation
+
+__all__ = ["OperationStore"]
+
+Condition = Callable[[Operation], bool]
+
+
+class OperationStore:
+    """Operations keyed by id, with futures that resolve when an operation reaches a condition.
+
+    Applying a checkpoint response updates the store first, then resolves the watchers, so a
+    waiter always resumes with the new state in place.
+    """
+
+    def __init__(self, operations: Iterable[Operation] = ()) -> None:
+        self._ops: dict[str, Operation] = {op.id: op for op in operations}
+        self._watchers: dict[str, list[tuple[Condition, asyncio.Future[Operation]]]] = {}
+
+    def get(self, op_id: str) -> Operation | None:
+        """The operation `op_id`, or `None` if the service has never seen it."""
+        return self._ops.get(op_id)
+
+    def __len__(self) -> int:
+        return len(self._ops)
+
+    def values(self) -> list[Operation]:
+        """Every operation, in the order first seen."""
+        return list(self._ops.values())
+
+    def apply(self, operations: Iterable[Operation]) -> None:
+        """Take in operations from a response, then resolve the watchers they satisfy."""
+        woken: list[Operation] = []
+        for op in operations:
+            self._ops[op.id] = op
+            if op.id in self._watchers:
+                woken.append(op)
+        for op in woken:
+            watchers = self._watchers.pop(op.id, [])
+            keep = []
+            for cond, fut in watchers:
+                if fut.done():
+                    continue
+                if cond(op):
+                    fut.set_result(op)
+                else:
+                    keep.append((cond, fut))
+            if keep:
+                self._watchers[op.id] = keep
+
+    def watch(self, op_id: str, cond: Condition) -> asyncio.Future[Operation]:
+        """A future resolved with the operation once `cond` holds for it (maybe already)."""
+        fut: asyncio.Future[Operation] = asyncio.get_running_loop().create_future()
+        op = self._ops.get(op_id)
+        if op is not None and cond(op):
+            fut.set_result(op)
+        else:
+            self._watchers.setdefault(op_id, []).append((cond, fut))
+        return fut
+
+    def fail_watchers(self, exc: BaseException) -> None:
+        """Resolve every watcher with `exc` (the invocation is ending)."""
+        for watchers in self._watchers.values():
+            for _, fut in watchers:
+                if not fut.done():
+                    fut.set_exception(exc)
+        self._watchers.clear()

@@ -1,0 +1,11 @@
+"""Testing tools: the local runner, the skip-able clock and the embedded backend."""
+
+from __future__ import annotations
+
+from .._clock import ManualClock as ManualClock
+from .._memory_backend import BackendStats as BackendStats
+from .._memory_backend import MemoryBackend as MemoryBackend
+from ._runner import LocalRunner as LocalRunner
+from ._runner import RunResult as RunResult
+
+__all__ = ["BackendStats", "LocalRunner", "ManualClock", "MemoryBackend", "RunResult"]
