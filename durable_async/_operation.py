@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Generator
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from ._runtime import ExecutionRuntime
@@ -19,8 +20,11 @@ __all__ = ["DurableOperation"]
 T = TypeVar("T")
 
 
-class DurableOperation(Generic[T]):
+class DurableOperation(Coroutine[Any, Any, T]):
     """An awaitable durable operation with a deterministic id.
+
+    It is a coroutine, so it can be awaited, gathered, or handed to `asyncio.create_task` and
+    `TaskGroup.create_task`.
 
     Attributes:
         operation_id: the id checkpointed for this operation.
@@ -30,8 +34,8 @@ class DurableOperation(Generic[T]):
     the operation again.
     """
 
-    __slots__ = ("_done", "_error", "_factory", "_result", "_runtime", "_waiters", "name",
-                 "operation_id")
+    __slots__ = ("_coro", "_done", "_error", "_factory", "_result", "_runtime", "_waiters",
+                 "name", "operation_id")
 
     def __init__(
         self,
@@ -48,12 +52,37 @@ class DurableOperation(Generic[T]):
         self._result: Any = None
         self._error: BaseException | None = None
         self._waiters: list[asyncio.Future[None]] | None = None
+        self._coro: Coroutine[Any, Any, T] | None = None
 
     def __repr__(self) -> str:
         return f"<DurableOperation id={self.operation_id[:12]} name={self.name!r}>"
 
     def __await__(self) -> Generator[Any, None, T]:
         return self._outcome().__await__()
+
+    def _driver(self) -> Coroutine[Any, Any, T]:
+        if self._coro is None:
+            self._coro = self._outcome()
+        return self._coro
+
+    def send(self, value: Any) -> Any:
+        """Coroutine protocol: advance the operation (used when a task drives it)."""
+        return self._driver().send(value)
+
+    def throw(  # type: ignore[override]
+        self,
+        typ: type[BaseException] | BaseException,
+        val: BaseException | object = None,
+        tb: TracebackType | None = None,
+    ) -> Any:
+        """Coroutine protocol: raise an exception inside the operation."""
+        exc = typ if isinstance(typ, BaseException) else typ() if val is None else val
+        return self._driver().throw(exc)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        """Coroutine protocol: close the operation if it was started by a task."""
+        if self._coro is not None:
+            self._coro.close()
 
     async def _outcome(self) -> T:
         self._runtime.register()

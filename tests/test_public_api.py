@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import inspect
+import types
+
+import pytest
+
+import durable_async
+import durable_async.testing
+
+
+@pytest.mark.parametrize("module", [durable_async, durable_async.testing])
+def test_all_lists_exactly_the_public_names(module: types.ModuleType) -> None:
+    public = {n for n in vars(module) if not n.startswith("_") and n != "annotations"}
+    public -= {n for n, v in vars(module).items() if isinstance(v, types.ModuleType)}
+    assert sorted(module.__all__) == sorted(public)
+
+
+@pytest.mark.parametrize("module", [durable_async, durable_async.testing])
+def test_every_public_name_has_a_docstring(module: types.ModuleType) -> None:
+    missing = [n for n in module.__all__ if not inspect.getdoc(getattr(module, n))]
+    assert missing == []
+
+
+def test_package_is_typed() -> None:
+    assert (inspect.getfile(durable_async).rsplit("/", 1)[0] + "/py.typed")
+    import importlib.resources
+
+    assert importlib.resources.files("durable_async").joinpath("py.typed").is_file()
