@@ -1,6 +1,6 @@
 """The `durable-async` command: run a durable handler locally on the embedded backend.
 
-    durable-async run examples/order.py:handler --input '{"sku": "a-1"}'
+durable-async run examples/order.py:handler --input '{"sku": "a-1"}'
 """
 
 from __future__ import annotations
@@ -74,15 +74,23 @@ def _attempt(op: Operation) -> str:
 def format_history(operations: Sequence[Operation], *, colour: bool = False) -> str:
     """Render operations as an aligned table: id, type, name, status, attempt, duration."""
     rows = [("ID", "TYPE", "NAME", "STATUS", "ATTEMPT", "DURATION")]
-    statuses = [None]
+    statuses: list[OperationStatus | None] = [None]
     for op in operations:
-        rows.append((op.id[:12], op.type.value, op.name or "-", op.status.value,
-                     _attempt(op), _duration(op)))
+        rows.append(
+            (
+                op.id[:12],
+                op.type.value,
+                op.name or "-",
+                op.status.value,
+                _attempt(op),
+                _duration(op),
+            )
+        )
         statuses.append(op.status)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
-    for row, status in zip(rows, statuses):
-        cells = [cell.ljust(width) for cell, width in zip(row, widths)]
+    for row, status in zip(rows, statuses, strict=False):
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         if colour and status is None:
             cells = [f"\x1b[1m{c}\x1b[0m" for c in cells]
         elif colour and status in _COLOURS:

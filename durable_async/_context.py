@@ -48,7 +48,8 @@ class DurableContext:
         self._runtime = runtime
         self._parent_id = parent_id
         self._counter = 0
-        self._replaying = len(runtime.store) > 1
+        self._recorded = runtime.store.recorded_children(parent_id)
+        self._replaying = self._recorded > 0
         self.lambda_context = lambda_context
         self.logger = ReplayAwareLogger(_log, runtime.arn, lambda: self._replaying)
 
@@ -79,10 +80,10 @@ class DurableContext:
         existing = self._runtime.store.get(op_id)
         if existing is not None:
             self._validate(op_id, existing, kind, sub_type, name)
-            if self._replaying and not existing.status.is_terminal:
-                self._replaying = False
-        elif self._replaying:
-            self._replaying = False
+        if self._replaying and (
+            existing is None or not existing.status.is_terminal or self._counter >= self._recorded
+        ):
+            self._replaying = False  # past the last recorded operation: new code runs now
         return op_id, existing
 
     def _validate(
@@ -95,7 +96,7 @@ class DurableContext:
         fields = ("type", "sub-type", "name", "parent")
         diffs = ", ".join(
             f"{f}: history has {_show(e)}, code has {_show(a)}"
-            for f, e, a in zip(fields, expected, actual)
+            for f, e, a in zip(fields, expected, actual, strict=False)
             if e != a
         )
         exc = NonDeterministicExecutionError(

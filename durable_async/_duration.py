@@ -70,5 +70,7 @@ def to_seconds(value: DurationLike, *, what: str = "duration") -> int:
     if not math.isfinite(seconds) or seconds != int(seconds):
         raise ValidationError(f"{what} must be a whole number of seconds, got {seconds!r}")
     if not 1 <= seconds <= MAX_SECONDS:
-        raise ValidationError(f"{what} must be between 1 and {MAX_SECONDS} seconds, got {seconds!r}")
+        raise ValidationError(
+            f"{what} must be between 1 and {MAX_SECONDS} seconds, got {seconds!r}"
+        )
     return int(seconds)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Generic, TypeVar, overload
 
 from pydantic import ValidationError as PydanticValidationError
@@ -29,7 +29,7 @@ __all__ = ["DurableHandler", "durable_execution"]
 
 E = TypeVar("E")
 R = TypeVar("R")
-UserHandler = Callable[[E, DurableContext], Awaitable[R]]
+UserHandler = Callable[[E, DurableContext], Coroutine[Any, Any, R]]
 
 
 class DurableHandler(Generic[E, R]):
@@ -55,7 +55,7 @@ class DurableHandler(Generic[E, R]):
         self._serdes = serdes
         self._window = checkpoint_window
         self._runner: asyncio.Runner | None = None
-        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        functools.update_wrapper(self, fn)
 
     def __call__(self, event: Mapping[str, Any], lambda_context: Any = None) -> dict[str, Any]:
         """The Lambda entry point: run one invocation to completion or suspension.
@@ -66,6 +66,12 @@ class DurableHandler(Generic[E, R]):
         if self._runner is None:
             self._runner = asyncio.Runner()
         return self._runner.run(self.invoke_async(event, lambda_context))
+
+    def close(self) -> None:
+        """Close the event loop `__call__` keeps for the process (for tests and shutdown hooks)."""
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
 
     async def invoke_async(
         self,
@@ -104,8 +110,14 @@ class DurableHandler(Generic[E, R]):
             return InvocationOutput(
                 status=InvocationStatus.FAILED, error=ErrorObject.from_exception(exc)
             )
-        backend = backend or self._default_backend()
         operations = list(invocation.initial_execution_state.operations)
+        try:
+            user_input = _user_input(operations)
+        except InvalidInvocationError as exc:
+            return InvocationOutput(
+                status=InvocationStatus.FAILED, error=ErrorObject.from_exception(exc)
+            )
+        backend = backend or self._default_backend()
         marker = invocation.initial_execution_state.next_marker
         while marker:
             page = await backend.get_state(
@@ -113,12 +125,6 @@ class DurableHandler(Generic[E, R]):
             )
             operations.extend(page.operations)
             marker = page.next_marker
-        try:
-            user_input = _user_input(operations)
-        except InvalidInvocationError as exc:
-            return InvocationOutput(
-                status=InvocationStatus.FAILED, error=ErrorObject.from_exception(exc)
-            )
         runtime = ExecutionRuntime(
             backend,
             invocation.durable_execution_arn,
@@ -216,9 +222,12 @@ def durable_execution(
             return {"price": price}
         ```
     """
+
     def wrap(f: UserHandler[E, R]) -> DurableHandler[E, R]:
         if not asyncio.iscoroutinefunction(f):
             raise TypeError(f"@durable_execution needs an async def handler, got {f!r}")
-        return DurableHandler(f, backend=backend, serdes=serdes, checkpoint_window=checkpoint_window)
+        return DurableHandler(
+            f, backend=backend, serdes=serdes, checkpoint_window=checkpoint_window
+        )
 
     return wrap(fn) if fn is not None else wrap

@@ -20,7 +20,7 @@ _TYPE_NAMES = {
 
 
 def _ts(seconds: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
 
 
 def payload(value: str | None) -> dict[str, Any]:

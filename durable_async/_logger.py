@@ -21,11 +21,13 @@ class ReplayAwareLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         super().__init__(logger, {"execution_arn": execution_arn})
         self._replaying = replaying
 
-    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging's own name
+    def isEnabledFor(self, level: int) -> bool:
         """False while replaying; otherwise as the underlying logger says."""
         return not self._replaying() and self.logger.isEnabledFor(level)
 
-    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
         """Attach the execution's identity to the record."""
         kwargs["extra"] = {**self.extra, **kwargs.get("extra", {})}  # type: ignore[dict-item]
         return msg, kwargs

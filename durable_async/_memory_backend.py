@@ -166,8 +166,9 @@ class MemoryBackend:
         now = self._clock.now()
         if output.status is InvocationStatus.PENDING and not self.has_pending(arn):
             raise _reject("Cannot return PENDING status with no pending operations")
-        ex.history.invocation_completed(self.execution_op(arn).id, started, now, request_id,
-                                        output.error)
+        ex.history.invocation_completed(
+            self.execution_op(arn).id, started, now, request_id, output.error
+        )
         if output.status is InvocationStatus.SUCCEEDED:
             result = output.result if output.result else ex.result
             self._close(ex, "SUCCEEDED", result=result, err=None)
@@ -302,8 +303,9 @@ class MemoryBackend:
             elif op.type is _T.STEP:
                 self._put(ex, op.model_copy(update={"status": _S.READY}))
 
-    def _close(self, ex: _Execution, status: str, *, result: str | None,
-               err: ErrorObject | None) -> None:
+    def _close(
+        self, ex: _Execution, status: str, *, result: str | None, err: ErrorObject | None
+    ) -> None:
         if ex.status != "RUNNING":
             return
         now = self._clock.now()
@@ -325,7 +327,11 @@ class MemoryBackend:
             raise _reject(f"Invalid Name for operation {u.id}: 1-256 printable ASCII characters")
         if u.sub_type is not None and not _SUBTYPE.match(u.sub_type):
             raise _reject(f"Invalid SubType {u.sub_type!r} for operation {u.id}")
-        if u.payload is not None and len(u.payload.encode()) > MAX_PAYLOAD_BYTES:
+        if (
+            u.type is not _T.EXECUTION
+            and u.payload is not None
+            and len(u.payload.encode()) > MAX_PAYLOAD_BYTES
+        ):
             raise _reject(
                 f"Payload of operation {u.id} is {len(u.payload.encode())} bytes; "
                 f"the limit is {MAX_PAYLOAD_BYTES}"
@@ -350,22 +356,32 @@ class MemoryBackend:
             else:
                 raise _reject(f"Invalid action {u.action.value} for EXECUTION")
             return
-        base = dict(parent_id=u.parent_id, name=u.name, sub_type=u.sub_type)
         if u.action is _A.START:
             if cur is not None and not (u.type is _T.STEP and cur.status in (_S.READY, _S.STARTED)):
                 raise _reject(f"Operation {u.id} was already started")
             if cur is not None:
                 op = cur.model_copy(update={"status": _S.STARTED})
             else:
-                op = Operation(id=u.id, type=u.type, status=_S.STARTED, start_timestamp=ts, **base)
+                op = Operation(
+                    id=u.id,
+                    type=u.type,
+                    status=_S.STARTED,
+                    start_timestamp=ts,
+                    parent_id=u.parent_id,
+                    name=u.name,
+                    sub_type=u.sub_type,
+                )
             if u.type is _T.WAIT:
                 secs = u.wait_options.wait_seconds if u.wait_options else None
                 if not secs or secs < 1:
                     raise _reject(f"WAIT {u.id} needs WaitOptions.WaitSeconds >= 1")
                 end = h._ts(now + secs)
-                op = op.model_copy(update={"wait_details": WaitDetails(scheduled_end_timestamp=end)})
-                ex.history.record(op, "Started", now, {"Duration": secs,
-                                                       "ScheduledEndTimestamp": end})
+                op = op.model_copy(
+                    update={"wait_details": WaitDetails(scheduled_end_timestamp=end)}
+                )
+                ex.history.record(
+                    op, "Started", now, {"Duration": secs, "ScheduledEndTimestamp": end}
+                )
             elif u.type in (_T.STEP, _T.CONTEXT):
                 if u.type is _T.STEP and op.step_details is None:
                     op = op.model_copy(update={"step_details": StepDetails(attempt=0)})
@@ -381,14 +397,25 @@ class MemoryBackend:
         elif u.type is _T.CONTEXT and u.action in (_A.SUCCEED, _A.FAIL):
             ok = u.action is _A.SUCCEED
             replay = bool(u.context_options and u.context_options.replay_children)
-            details = ContextDetails(replay_children=replay or None,
-                                     result=u.payload if ok else None,
-                                     error=None if ok else u.error)
-            op = cur.model_copy(update={"status": _S.SUCCEEDED if ok else _S.FAILED,
-                                        "end_timestamp": ts, "context_details": details})
+            details = ContextDetails(
+                replay_children=replay or None,
+                result=u.payload if ok else None,
+                error=None if ok else u.error,
+            )
+            op = cur.model_copy(
+                update={
+                    "status": _S.SUCCEEDED if ok else _S.FAILED,
+                    "end_timestamp": ts,
+                    "context_details": details,
+                }
+            )
             self._put(ex, op)
-            ex.history.record(op, "Succeeded" if ok else "Failed", now,
-                              {"Result": h.payload(u.payload)} if ok else {"Error": h.error(u.error)})
+            ex.history.record(
+                op,
+                "Succeeded" if ok else "Failed",
+                now,
+                {"Result": h.payload(u.payload)} if ok else {"Error": h.error(u.error)},
+            )
         elif u.type is _T.WAIT and u.action is _A.CANCEL:
             op = cur.model_copy(update={"status": _S.CANCELLED, "end_timestamp": ts})
             self._put(ex, op)
@@ -405,24 +432,49 @@ class MemoryBackend:
         if u.action is _A.RETRY:
             delay = u.step_options.next_attempt_delay_seconds if u.step_options else None
             if not delay or delay < 1:
-                raise _reject(f"RETRY of STEP {u.id} needs StepOptions.NextAttemptDelaySeconds >= 1")
-            new = StepDetails(attempt=attempt + 1, next_attempt_timestamp=h._ts(now + delay),
-                              error=u.error, result=u.payload)
+                raise _reject(
+                    f"RETRY of STEP {u.id} needs StepOptions.NextAttemptDelaySeconds >= 1"
+                )
+            new = StepDetails(
+                attempt=attempt + 1,
+                next_attempt_timestamp=h._ts(now + delay),
+                error=u.error,
+                result=u.payload,
+            )
             op = cur.model_copy(update={"status": _S.PENDING, "step_details": new})
-            ex.history.record(op, "Failed", now, {
-                "Error": h.error(u.error),
-                "RetryDetails": {"CurrentAttempt": attempt + 1, "NextAttemptDelaySeconds": delay},
-            })
+            ex.history.record(
+                op,
+                "Failed",
+                now,
+                {
+                    "Error": h.error(u.error),
+                    "RetryDetails": {
+                        "CurrentAttempt": attempt + 1,
+                        "NextAttemptDelaySeconds": delay,
+                    },
+                },
+            )
         elif u.action in (_A.SUCCEED, _A.FAIL):
             ok = u.action is _A.SUCCEED
-            new = StepDetails(attempt=attempt, result=u.payload if ok else None,
-                              error=None if ok else u.error)
-            op = cur.model_copy(update={"status": _S.SUCCEEDED if ok else _S.FAILED,
-                                        "end_timestamp": ts, "step_details": new})
+            new = StepDetails(
+                attempt=attempt, result=u.payload if ok else None, error=None if ok else u.error
+            )
+            op = cur.model_copy(
+                update={
+                    "status": _S.SUCCEEDED if ok else _S.FAILED,
+                    "end_timestamp": ts,
+                    "step_details": new,
+                }
+            )
             retry = {"CurrentAttempt": attempt + 1}
-            ex.history.record(op, "Succeeded" if ok else "Failed", now,
-                              {"Result": h.payload(u.payload), "RetryDetails": retry} if ok
-                              else {"Error": h.error(u.error), "RetryDetails": retry})
+            ex.history.record(
+                op,
+                "Succeeded" if ok else "Failed",
+                now,
+                {"Result": h.payload(u.payload), "RetryDetails": retry}
+                if ok
+                else {"Error": h.error(u.error), "RetryDetails": retry},
+            )
         else:
             raise _reject(f"Invalid action {u.action.value} for STEP {u.id}")
         self._put(ex, op)

@@ -8,7 +8,7 @@ event) and `datetime` (botocore responses). `to_wire()` gives botocore keyword a
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
@@ -45,9 +45,9 @@ def _to_datetime(value: Any) -> Any:
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp(value / 1000, tz=dt.timezone.utc)
+        return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
     if isinstance(value, dt.datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC)
     return value
 
 
@@ -64,7 +64,7 @@ class _Wire(BaseModel):
         return self.model_dump(by_alias=True, exclude_none=True)
 
 
-class OperationType(str, Enum):
+class OperationType(StrEnum):
     """Kind of a durable operation."""
 
     EXECUTION = "EXECUTION"
@@ -75,7 +75,7 @@ class OperationType(str, Enum):
     CHAINED_INVOKE = "CHAINED_INVOKE"
 
 
-class OperationAction(str, Enum):
+class OperationAction(StrEnum):
     """What an `OperationUpdate` asks the service to do."""
 
     START = "START"
@@ -85,7 +85,7 @@ class OperationAction(str, Enum):
     CANCEL = "CANCEL"
 
 
-class OperationStatus(str, Enum):
+class OperationStatus(StrEnum):
     """Status of a durable operation; the last five are terminal."""
 
     STARTED = "STARTED"
@@ -114,7 +114,7 @@ _TERMINAL = frozenset(
 )
 
 
-class InvocationStatus(str, Enum):
+class InvocationStatus(StrEnum):
     """Status a durable handler returns to Lambda."""
 
     SUCCEEDED = "SUCCEEDED"

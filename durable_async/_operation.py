@@ -34,8 +34,17 @@ class DurableOperation(Coroutine[Any, Any, T]):
     the operation again.
     """
 
-    __slots__ = ("_coro", "_done", "_error", "_factory", "_result", "_runtime", "_waiters",
-                 "name", "operation_id")
+    __slots__ = (
+        "_coro",
+        "_done",
+        "_error",
+        "_factory",
+        "_result",
+        "_runtime",
+        "_waiters",
+        "name",
+        "operation_id",
+    )
 
     def __init__(
         self,
@@ -69,15 +78,17 @@ class DurableOperation(Coroutine[Any, Any, T]):
         """Coroutine protocol: advance the operation (used when a task drives it)."""
         return self._driver().send(value)
 
-    def throw(  # type: ignore[override]
+    def throw(
         self,
         typ: type[BaseException] | BaseException,
-        val: BaseException | object = None,
+        val: object = None,
         tb: TracebackType | None = None,
     ) -> Any:
         """Coroutine protocol: raise an exception inside the operation."""
-        exc = typ if isinstance(typ, BaseException) else typ() if val is None else val
-        return self._driver().throw(exc)  # type: ignore[arg-type]
+        if isinstance(typ, BaseException):
+            return self._driver().throw(typ)
+        exc = val if isinstance(val, BaseException) else typ()
+        return self._driver().throw(exc)
 
     def close(self) -> None:
         """Coroutine protocol: close the operation if it was started by a task."""

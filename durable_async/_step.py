@@ -6,7 +6,7 @@ import functools
 import inspect
 import traceback
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
@@ -34,7 +34,7 @@ _S = OperationStatus
 _DEFAULT_RETRY = RetryPolicy.default()
 
 
-class StepSemantics(str, Enum):
+class StepSemantics(StrEnum):
     """How often a step body may run per retry attempt.
 
     `AT_LEAST_ONCE_PER_RETRY` (default): the body starts at once; if the invocation dies mid-body
@@ -101,8 +101,13 @@ async def run_step(
 
     def update(action: OperationAction, **fields: Any) -> OperationUpdate:
         return OperationUpdate(
-            id=op_id, type=OperationType.STEP, action=action, parent_id=parent_id,
-            name=name, sub_type="Step", **fields,
+            id=op_id,
+            type=OperationType.STEP,
+            action=action,
+            parent_id=parent_id,
+            name=name,
+            sub_type="Step",
+            **fields,
         )
 
     async def give_up_or_retry(exc: BaseException, attempt: int) -> Operation:
@@ -127,8 +132,7 @@ async def run_step(
         attempt = ((op.step_details.attempt or 0) if op and op.step_details else 0) + 1
         if op is not None and status is _S.PENDING:
             nxt = op.step_details.next_attempt_timestamp if op.step_details else None
-            op = await runtime.park(op_id, _settled_or_ready,
-                                    due=nxt.timestamp() if nxt else None)
+            op = await runtime.park(op_id, _settled_or_ready, due=nxt.timestamp() if nxt else None)
             continue
         if op is not None and status is _S.STARTED and at_most_once:
             interrupted = StepInterruptedError(

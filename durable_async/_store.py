@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 
-from ._models import Operation
+from ._models import Operation, OperationType
 
 __all__ = ["OperationStore"]
 
@@ -21,6 +21,10 @@ class OperationStore:
 
     def __init__(self, operations: Iterable[Operation] = ()) -> None:
         self._ops: dict[str, Operation] = {op.id: op for op in operations}
+        self._recorded: dict[str | None, int] = {}
+        for op in self._ops.values():
+            if op.type is not OperationType.EXECUTION:
+                self._recorded[op.parent_id] = self._recorded.get(op.parent_id, 0) + 1
         self._watchers: dict[str, list[tuple[Condition, asyncio.Future[Operation]]]] = {}
 
     def get(self, op_id: str) -> Operation | None:
@@ -29,6 +33,10 @@ class OperationStore:
 
     def __len__(self) -> int:
         return len(self._ops)
+
+    def recorded_children(self, parent_id: str | None) -> int:
+        """How many operations of context `parent_id` the invocation started with."""
+        return self._recorded.get(parent_id, 0)
 
     def values(self) -> list[Operation]:
         """Every operation, in the order first seen."""

@@ -23,7 +23,7 @@ def test_every_public_name_has_a_docstring(module: types.ModuleType) -> None:
 
 
 def test_package_is_typed() -> None:
-    assert (inspect.getfile(durable_async).rsplit("/", 1)[0] + "/py.typed")
+    assert inspect.getfile(durable_async).rsplit("/", 1)[0] + "/py.typed"
     import importlib.resources
 
     assert importlib.resources.files("durable_async").joinpath("py.typed").is_file()

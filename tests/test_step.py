@@ -82,9 +82,13 @@ async def test_failing_step_is_retried_by_policy_until_it_succeeds() -> None:
     assert calls["flaky"] == 3
     assert result.invocations == 3  # each retry delay suspends the invocation
     step = result.operation("flaky")
-    assert step.step_details is not None and step.step_details.attempt == 2
-    kinds = [(e["EventType"], e.get("StepFailedDetails", {}).get("RetryDetails")) for e in
-             result.history if e["EventType"].startswith("Step")]
+    assert step.step_details is not None
+    assert step.step_details.attempt == 2
+    kinds = [
+        (e["EventType"], e.get("StepFailedDetails", {}).get("RetryDetails"))
+        for e in result.history
+        if e["EventType"].startswith("Step")
+    ]
     assert kinds[1] == ("StepFailed", {"CurrentAttempt": 1, "NextAttemptDelaySeconds": 7})
     assert kinds[-1][0] == "StepSucceeded"
 
@@ -119,7 +123,8 @@ async def test_unhandled_step_error_fails_the_execution_with_its_message() -> No
 
     result = await LocalRunner(handler).run()
     assert result.status is InvocationStatus.FAILED
-    assert result.error is not None and result.error.error_type == "StepError"
+    assert result.error is not None
+    assert result.error.error_type == "StepError"
     assert "KeyError" in (result.error.error_message or "")
 
 
@@ -257,7 +262,8 @@ async def test_step_found_started_on_replay(semantics: StepSemantics, reruns: bo
     else:
         # The interrupted attempt counts as failed; the retry policy allows one more attempt.
         step = backend.operations(arn)[1]
-        assert step.step_details is not None and step.step_details.attempt == 1
+        assert step.step_details is not None
+        assert step.step_details.attempt == 1
         assert output.result == '"charged"'
         assert runs["charge"] == 2
         failed = [e for e in backend.history(arn) if e["EventType"] == "StepFailed"]

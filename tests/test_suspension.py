@@ -144,8 +144,9 @@ async def test_except_exception_around_a_wait_does_not_swallow_suspension() -> N
 async def test_orphaned_operations_do_not_keep_the_invocation_alive() -> None:
     @durable_execution
     async def handler(event: None, ctx: DurableContext) -> str:
-        asyncio.ensure_future(ctx.wait(3600))  # started, never awaited by anyone
+        orphan = asyncio.ensure_future(ctx.wait(3600))  # started, never awaited by anyone
         await asyncio.sleep(0)
+        assert not orphan.done()
         return "done"
 
     result = await LocalRunner(handler).run()
@@ -173,8 +174,9 @@ async def test_a_step_retry_delay_inside_gather_is_completed_in_process_when_sib
 
     @durable_execution
     async def handler(event: None, ctx: DurableContext) -> list[str]:
-        return list(await asyncio.gather(ctx.step(flaky, retry=RetryPolicy.fixed(3, 2)),
-                                         ctx.step(slow)))
+        return list(
+            await asyncio.gather(ctx.step(flaky, retry=RetryPolicy.fixed(3, 2)), ctx.step(slow))
+        )
 
     event = backend.start_execution(None)
     run = asyncio.create_task(handler.invoke_output(event, backend=backend))

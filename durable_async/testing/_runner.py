@@ -92,8 +92,9 @@ class LocalRunner:
             invocations += 1
             started = backend.clock.now()
             output = await self.handler.invoke_output(event, backend=backend)
-            backend.complete_invocation(arn, output, started=started,
-                                        request_id=f"local-{invocations}")
+            backend.complete_invocation(
+                arn, output, started=started, request_id=f"local-{invocations}"
+            )
             if output.status is not InvocationStatus.PENDING:
                 break
             if invocations >= self.max_invocations:
