@@ -22,10 +22,12 @@ from ._duration import Duration as Duration
 from ._errors import BackendError as BackendError
 from ._errors import BackendUnavailableError as BackendUnavailableError
 from ._errors import CheckpointRejectedError as CheckpointRejectedError
+from ._errors import ChildContextError as ChildContextError
 from ._errors import DurableCallInStepError as DurableCallInStepError
 from ._errors import DurableError as DurableError
 from ._errors import InvalidInvocationError as InvalidInvocationError
 from ._errors import NonDeterministicExecutionError as NonDeterministicExecutionError
+from ._errors import OperationError as OperationError
 from ._errors import SerdesError as SerdesError
 from ._errors import StaleCheckpointTokenError as StaleCheckpointTokenError
 from ._errors import StepError as StepError
@@ -52,6 +54,7 @@ __all__ = [
     "BackendError",
     "BackendUnavailableError",
     "CheckpointRejectedError",
+    "ChildContextError",
     "Clock",
     "DurableCallInStepError",
     "DurableContext",
@@ -67,6 +70,7 @@ __all__ = [
     "MemoryBackend",
     "NonDeterministicExecutionError",
     "Operation",
+    "OperationError",
     "OperationStatus",
     "OperationType",
     "RetryDecision",

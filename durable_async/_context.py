@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar, overload
 
+from ._child import run_child
 from ._duration import DurationLike, to_seconds
 from ._errors import DurableCallInStepError, NonDeterministicExecutionError
 from ._ids import operation_id
@@ -57,6 +58,17 @@ class DurableContext:
     def execution_arn(self) -> str:
         """The ARN of the durable execution."""
         return self._runtime.arn
+
+    @property
+    def parent_id(self) -> str | None:
+        """The id of the child context this is, or `None` for the root context."""
+        return self._parent_id
+
+    def child(self, context_id: str) -> DurableContext:
+        """A context whose operations are children of operation `context_id`."""
+        return DurableContext(
+            self._runtime, parent_id=context_id, lambda_context=self.lambda_context
+        )
 
     @property
     def replaying(self) -> bool:
@@ -181,6 +193,48 @@ class DurableContext:
                 args,
                 retry=retry,
                 semantics=semantics,
+                result_type=result_type,
+                serdes=serdes or runtime.serdes,
+            ),
+        )
+
+    def run_in_child_context(
+        self,
+        fn: Callable[..., Coroutine[Any, Any, T]],
+        *args: Any,
+        name: str | None = None,
+        result_type: Any = None,
+        serdes: Serdes | None = None,
+    ) -> DurableOperation[T]:
+        """Run `fn(child_ctx, *args)` as one checkpointed unit with its own operation ids.
+
+        The child's operations are checkpointed with the child context as their parent. When the
+        context has succeeded, replay returns its recorded result without running `fn`.
+
+        Args:
+            fn: `async def fn(child_ctx, *args)`; it may call any durable operation.
+            *args: extra positional arguments for `fn`.
+            name: the context's name (default: `fn.__name__`).
+            result_type: the type to validate the result into.
+            serdes: a custom serialiser for the result.
+
+        Raises:
+            ChildContextError: `fn` raised (the original type and message are kept).
+        """
+        name = name if name is not None else _default_name(fn)
+        op_id, _ = self._begin(OperationType.CONTEXT, "RunInChildContext", name)
+        runtime = self._runtime
+        return DurableOperation(
+            runtime,
+            op_id,
+            name,
+            lambda: run_child(
+                runtime,
+                self,
+                op_id,
+                name,
+                "RunInChildContext",
+                lambda child: fn(child, *args),
                 result_type=result_type,
                 serdes=serdes or runtime.serdes,
             ),

@@ -11,8 +11,10 @@ BaseException
         │                            replay met a different operation than the history holds
         ├── DurableCallInStepError . a durable operation was called from inside a step body
         ├── SerdesError ............ a value could not be serialised or deserialised
-        ├── StepError .............. a step failed for good (retries exhausted); carries the
-        │                            original error's type and message, on first run and replay
+        ├── OperationError ......... an operation failed; carries the original error's type and
+        │   │                        message, identical on first run and replay
+        │   ├── StepError .......... a step failed for good (retries exhausted)
+        │   └── ChildContextError .. the body of a child context raised
         ├── ValidationError ........ an operation was called with an invalid argument
         └── BackendError ........... talking to the durable execution service failed
             ├── StaleCheckpointTokenError
@@ -37,10 +39,12 @@ __all__ = [
     "BackendError",
     "BackendUnavailableError",
     "CheckpointRejectedError",
+    "ChildContextError",
     "DurableCallInStepError",
     "DurableError",
     "InvalidInvocationError",
     "NonDeterministicExecutionError",
+    "OperationError",
     "SerdesError",
     "StaleCheckpointTokenError",
     "StepError",
@@ -86,8 +90,8 @@ class ValidationError(DurableError):
     """A durable operation was called with an invalid argument (name, duration, ...)."""
 
 
-class StepError(DurableError):
-    """A step failed for good: its retry policy gave up, or it was interrupted at most once.
+class OperationError(DurableError):
+    """A durable operation failed; the original error's type and message are kept.
 
     Attributes:
         error_type: the original exception's type name (e.g. `"ValueError"`).
@@ -95,9 +99,11 @@ class StepError(DurableError):
         error_data: optional extra data checkpointed with the error.
         stack_trace: the original stack trace lines, when recorded.
 
-    The same `StepError` (same type, message and data) is raised on the first run and on every
+    The same error (same type, message and data) is raised on the first run and on every
     replay, so handler code that catches it behaves identically.
     """
+
+    kind = "operation"
 
     def __init__(
         self,
@@ -109,14 +115,26 @@ class StepError(DurableError):
         operation_id: str | None = None,
         operation_name: str | None = None,
     ) -> None:
-        label = operation_name or operation_id or "step"
-        super().__init__(f"step {label!r} failed: {error_type}: {error_message}")
+        label = operation_name or operation_id or "?"
+        super().__init__(f"{self.kind} {label!r} failed: {error_type}: {error_message}")
         self.error_type = error_type
         self.error_message = error_message
         self.error_data = error_data
         self.stack_trace = stack_trace or []
         self.operation_id = operation_id
         self.operation_name = operation_name
+
+
+class StepError(OperationError):
+    """A step failed for good: its retry policy gave up, or it was interrupted at most once."""
+
+    kind = "step"
+
+
+class ChildContextError(OperationError):
+    """The body of a child context raised; the context is checkpointed as FAILED."""
+
+    kind = "child context"
 
 
 class BackendError(DurableError):

@@ -7,11 +7,11 @@ import inspect
 import traceback
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
 
-from ._errors import StepError
+from ._errors import OperationError, StepError
 from ._models import (
     ErrorObject,
     Operation,
@@ -28,9 +28,10 @@ from ._task_context import StepScope, current_step
 if TYPE_CHECKING:
     from ._runtime import ExecutionRuntime
 
-__all__ = ["StepInterruptedError", "StepSemantics", "run_step"]
+__all__ = ["StepInterruptedError", "StepSemantics", "error_object", "operation_error", "run_step"]
 
 _S = OperationStatus
+E = TypeVar("E", bound=OperationError)
 _DEFAULT_RETRY = RetryPolicy.default()
 
 
@@ -51,7 +52,7 @@ class StepInterruptedError(Exception):
     """An at-most-once attempt was started but its outcome was never recorded."""
 
 
-def _error_object(exc: BaseException) -> ErrorObject:
+def error_object(exc: BaseException) -> ErrorObject:
     trace = traceback.format_exception(type(exc), exc, exc.__traceback__)
     return ErrorObject(
         error_type=type(exc).__name__,
@@ -60,14 +61,15 @@ def _error_object(exc: BaseException) -> ErrorObject:
     )
 
 
-def _step_error(op: Operation, name: str | None) -> StepError:
-    err = (op.step_details.error if op.step_details else None) or ErrorObject()
-    return StepError(
+def operation_error(cls: type[E], err: ErrorObject | None, op_id: str, name: str | None) -> E:
+    """Rebuild the error a failed operation recorded, the same on first run and replay."""
+    err = err or ErrorObject()
+    return cls(
         err.error_type or "Error",
         err.error_message or "",
         error_data=err.error_data,
         stack_trace=err.stack_trace,
-        operation_id=op.id,
+        operation_id=op_id,
         operation_name=name,
     )
 
@@ -114,7 +116,7 @@ async def run_step(
         decision = policy(exc, attempt)
         if not isinstance(decision, RetryDecision):
             raise TypeError(f"retry strategy of step {name or op_id!r} returned {decision!r}")
-        error = _error_object(exc)
+        error = error_object(exc)
         if decision.retry:
             delay = max(1, decision.delay_seconds)
             opts = StepOptions(next_attempt_delay_seconds=delay)
@@ -128,7 +130,9 @@ async def run_step(
             details = op.step_details
             return serdes.deserialize(details.result if details else None, result_type)
         if op is not None and status in (_S.FAILED, _S.CANCELLED, _S.TIMED_OUT, _S.STOPPED):
-            raise _step_error(op, name)
+            raise operation_error(
+                StepError, op.step_details.error if op.step_details else None, op_id, name
+            )
         attempt = ((op.step_details.attempt or 0) if op and op.step_details else 0) + 1
         if op is not None and status is _S.PENDING:
             nxt = op.step_details.next_attempt_timestamp if op.step_details else None

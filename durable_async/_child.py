@@ -1,0 +1,84 @@
+"""Child contexts: a body with its own operation ids, checkpointed as one CONTEXT operation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from ._errors import ChildContextError, NonDeterministicExecutionError
+from ._models import (
+    ContextOptions,
+    OperationAction,
+    OperationStatus,
+    OperationType,
+    OperationUpdate,
+)
+from ._serdes import Serdes
+from ._step import error_object, operation_error
+
+if TYPE_CHECKING:
+    from ._context import DurableContext
+    from ._runtime import ExecutionRuntime
+
+__all__ = ["MAX_CONTEXT_RESULT_BYTES", "run_child"]
+
+MAX_CONTEXT_RESULT_BYTES = 256 * 1024
+
+
+async def run_child(
+    runtime: ExecutionRuntime,
+    parent: DurableContext,
+    op_id: str,
+    name: str | None,
+    sub_type: str,
+    body: Callable[[DurableContext], Coroutine[Any, Any, Any]],
+    *,
+    result_type: Any,
+    serdes: Serdes,
+) -> Any:
+    """Run `body` in a child context of `parent`, or return what the history recorded.
+
+    A result over 256 KiB is checkpointed with `ReplayChildren=true` and no payload; on replay the
+    body runs again and its children return their recorded results, so no side effect repeats.
+    """
+    op = runtime.store.get(op_id)
+    details = op.context_details if op is not None else None
+    if op is not None and op.status is OperationStatus.SUCCEEDED:
+        if not (details and details.replay_children):
+            return serdes.deserialize(details.result if details else None, result_type)
+    elif op is not None and op.status.is_terminal:
+        raise operation_error(ChildContextError, details.error if details else None, op_id, name)
+
+    def update(action: OperationAction, **fields: Any) -> OperationUpdate:
+        return OperationUpdate(
+            id=op_id,
+            type=OperationType.CONTEXT,
+            action=action,
+            parent_id=parent.parent_id,
+            name=name,
+            sub_type=sub_type,
+            **fields,
+        )
+
+    if op is None:
+        runtime.batcher.enqueue(update(OperationAction.START), wait=False)
+    child = parent.child(op_id)
+    try:
+        value = await body(child)
+    except Exception as exc:
+        if isinstance(exc, NonDeterministicExecutionError) or runtime.fatal is not None:
+            raise  # the invocation is failing as a whole: nothing to checkpoint for the child
+        failure = exc
+    else:
+        payload = serdes.serialize(value)
+        result = serdes.deserialize(payload, result_type)
+        if op is None or not op.status.is_terminal:
+            if payload is not None and len(payload.encode()) > MAX_CONTEXT_RESULT_BYTES:
+                opts = ContextOptions(replay_children=True)
+                await runtime.send(update(OperationAction.SUCCEED, context_options=opts))
+            else:
+                await runtime.send(update(OperationAction.SUCCEED, payload=payload))
+        return result
+    error = error_object(failure)
+    await runtime.send(update(OperationAction.FAIL, error=error))
+    raise operation_error(ChildContextError, error, op_id, name) from failure
