@@ -43,14 +43,20 @@ async def test_child_operations_are_nested_under_the_context_and_replay_without_
     assert result.result == "x-ax-b"
     assert runs == {"x-a": 1, "x-b": 1}  # the second invocation took the recorded result
     ctx_op = result.operation("pair")
-    assert ctx_op.type is OperationType.CONTEXT and ctx_op.sub_type == "RunInChildContext"
+    assert ctx_op.type is OperationType.CONTEXT
+    assert ctx_op.sub_type == "RunInChildContext"
     assert ctx_op.id == operation_id(None, 1)
     steps = result.operations_of(OperationType.STEP)
     assert [s.parent_id for s in steps] == [ctx_op.id, ctx_op.id]
     assert [s.id for s in steps] == [operation_id(ctx_op.id, 1), operation_id(ctx_op.id, 2)]
     kinds = [e["EventType"] for e in result.history]
-    assert kinds[1:6] == ["ContextStarted", "StepStarted", "StepSucceeded", "StepStarted",
-                          "StepSucceeded"]
+    assert kinds[1:6] == [
+        "ContextStarted",
+        "StepStarted",
+        "StepSucceeded",
+        "StepStarted",
+        "StepSucceeded",
+    ]
     assert kinds[6] == "ContextSucceeded"
 
 
@@ -61,8 +67,11 @@ async def test_a_wait_inside_a_child_suspends_and_the_child_resumes() -> None:
 
     @durable_execution
     async def handler(event: None, ctx: DurableContext) -> list[int]:
-        return list(await asyncio.gather(ctx.run_in_child_context(body, name="c1"),
-                                         ctx.run_in_child_context(body, name="c2")))
+        return list(
+            await asyncio.gather(
+                ctx.run_in_child_context(body, name="c1"), ctx.run_in_child_context(body, name="c2")
+            )
+        )
 
     result = await LocalRunner(handler).run()
     assert result.status is InvocationStatus.SUCCEEDED
@@ -101,7 +110,8 @@ async def test_a_step_error_inside_a_child_fails_the_child() -> None:
 
     result = await LocalRunner(handler).run()
     assert result.status is InvocationStatus.FAILED
-    assert result.error is not None and result.error.error_type == "ChildContextError"
+    assert result.error is not None
+    assert result.error.error_type == "ChildContextError"
     assert "StepError" in (result.error.error_message or "")
 
 
