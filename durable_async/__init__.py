@@ -14,6 +14,11 @@ async def handler(event: dict, ctx: DurableContext) -> dict:
 from __future__ import annotations
 
 from ._backend import Backend as Backend
+from ._batch import BatchItem as BatchItem
+from ._batch import BatchItemStatus as BatchItemStatus
+from ._batch import BatchResult as BatchResult
+from ._batch import CompletionConfig as CompletionConfig
+from ._batch import CompletionReason as CompletionReason
 from ._clock import Clock as Clock
 from ._clock import ManualClock as ManualClock
 from ._clock import SystemClock as SystemClock
@@ -53,9 +58,14 @@ __all__ = [
     "Backend",
     "BackendError",
     "BackendUnavailableError",
+    "BatchItem",
+    "BatchItemStatus",
+    "BatchResult",
     "CheckpointRejectedError",
     "ChildContextError",
     "Clock",
+    "CompletionConfig",
+    "CompletionReason",
     "DurableCallInStepError",
     "DurableContext",
     "DurableError",

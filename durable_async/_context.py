@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar, overload
 
+from ._batch import BatchResult, CompletionConfig, run_batch
 from ._child import run_child
 from ._duration import DurationLike, to_seconds
-from ._errors import DurableCallInStepError, NonDeterministicExecutionError
+from ._errors import DurableCallInStepError, NonDeterministicExecutionError, ValidationError
 from ._ids import operation_id
 from ._logger import ReplayAwareLogger
 from ._models import Operation, OperationType
 from ._operation import DurableOperation
 from ._retry import RetryLike
 from ._runtime import ExecutionRuntime
-from ._serdes import Serdes
+from ._serdes import JsonSerdes, Serdes
 from ._step import StepSemantics, run_step
 from ._task_context import current_step
 from ._wait import run_wait
@@ -23,6 +24,7 @@ from ._wait import run_wait
 __all__ = ["DurableContext"]
 
 T = TypeVar("T")
+ItemT = TypeVar("ItemT")
 
 _log = logging.getLogger("durable_async")
 
@@ -97,6 +99,15 @@ class DurableContext:
         ):
             self._replaying = False  # past the last recorded operation: new code runs now
         return op_id, existing
+
+    def begin_at(self, position: int, kind: OperationType, sub_type: str, name: str | None) -> str:
+        """Like `_begin`, at an explicit position (map and parallel items use their index)."""
+        self._runtime.register()
+        op_id = operation_id(self._parent_id, position)
+        existing = self._runtime.store.get(op_id)
+        if existing is not None:
+            self._validate(op_id, existing, kind, sub_type, name)
+        return op_id
 
     def _validate(
         self, op_id: str, seen: Operation, kind: OperationType, sub_type: str, name: str | None
@@ -240,6 +251,100 @@ class DurableContext:
             ),
         )
 
+    def map(
+        self,
+        items: Sequence[ItemT],
+        fn: Callable[[DurableContext, ItemT, int], Coroutine[Any, Any, T]],
+        *,
+        name: str | None = None,
+        max_concurrency: int | None = None,
+        completion: CompletionConfig | None = None,
+    ) -> DurableOperation[BatchResult[T]]:
+        """Run `fn(item_ctx, item, index)` for every item, each in its own child context.
+
+        Items run as asyncio tasks (never a thread per item), at most `max_concurrency` at once.
+        The batch completes by `completion` (default: at the first failure or when all
+        succeeded); items still running then are cancelled and their later checkpoints dropped.
+
+        Returns:
+            An awaitable `BatchResult` with each item's status, result or error, in input order.
+        """
+        values = list(items)
+        return self._batch(
+            "Map",
+            "MapIteration",
+            [_bind(fn, item, i) for i, item in enumerate(values)],
+            name=name,
+            max_concurrency=max_concurrency,
+            completion=completion,
+        )
+
+    def parallel(
+        self,
+        branches: Sequence[Callable[[DurableContext], Coroutine[Any, Any, T]]],
+        *,
+        name: str | None = None,
+        max_concurrency: int | None = None,
+        completion: CompletionConfig | None = None,
+    ) -> DurableOperation[BatchResult[T]]:
+        """Run each `branch(branch_ctx)` concurrently, each in its own child context.
+
+        Same completion and concurrency rules as `map`.
+        """
+        return self._batch(
+            "Parallel",
+            "ParallelBranch",
+            list(branches),
+            name=name,
+            max_concurrency=max_concurrency,
+            completion=completion,
+        )
+
+    def _batch(
+        self,
+        sub_type: str,
+        item_sub_type: str,
+        bodies: list[Callable[[DurableContext], Coroutine[Any, Any, Any]]],
+        *,
+        name: str | None,
+        max_concurrency: int | None,
+        completion: CompletionConfig | None,
+    ) -> DurableOperation[BatchResult[Any]]:
+        policy = completion or CompletionConfig()
+        policy.validate(len(bodies))
+        if max_concurrency is not None and max_concurrency < 1:
+            raise ValidationError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        op_id, _ = self._begin(OperationType.CONTEXT, sub_type, name)
+        runtime = self._runtime
+        serdes = JsonSerdes()
+
+        def body(batch: DurableContext) -> Coroutine[Any, Any, BatchResult[Any]]:
+            return run_batch(
+                runtime,
+                batch,
+                bodies,
+                item_sub_type=item_sub_type,
+                max_concurrency=max_concurrency,
+                completion=policy,
+                serdes=serdes,
+            )
+
+        return DurableOperation(
+            runtime,
+            op_id,
+            name,
+            lambda: run_child(
+                runtime,
+                self,
+                op_id,
+                name,
+                sub_type,
+                body,
+                result_type=BatchResult[Any],
+                serdes=serdes,
+            ),
+        )
+
     def wait(self, duration: DurationLike, *, name: str | None = None) -> DurableOperation[None]:
         """Pause the workflow for `duration` (whole seconds, a `timedelta` or a `Duration`).
 
@@ -258,6 +363,12 @@ class DurableContext:
             name,
             lambda: run_wait(self._runtime, op_id, name, self._parent_id, seconds),
         )
+
+
+def _bind(
+    fn: Callable[[DurableContext, ItemT, int], Coroutine[Any, Any, T]], item: ItemT, index: int
+) -> Callable[[DurableContext], Coroutine[Any, Any, T]]:
+    return lambda child: fn(child, item, index)
 
 
 def _default_name(fn: Callable[..., Any]) -> str | None:

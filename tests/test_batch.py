@@ -1,0 +1,205 @@
+"""Map and parallel: concurrency, completion policies, early completion, replay."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+
+from durable_async import (
+    BatchItemStatus,
+    CompletionConfig,
+    CompletionReason,
+    DurableContext,
+    InvocationStatus,
+    OperationType,
+    RetryPolicy,
+    ValidationError,
+    durable_execution,
+)
+from durable_async._ids import operation_id
+from durable_async.testing import LocalRunner, MemoryBackend
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_map_items_are_child_contexts_with_index_ids_and_results_in_order() -> None:
+    async def greet(ctx: DurableContext, who: str, index: int) -> str:
+        return await ctx.step(lambda: f"Hello, {who}!", name="greet")
+
+    @durable_execution
+    async def handler(event: list[str], ctx: DurableContext) -> list[object]:
+        batch = await ctx.map(event, greet, name="map")
+        return [batch.results(), batch.completion_reason.value]
+
+    result = await LocalRunner(handler).run(["World", "Kiro", "Ada"])
+    assert result.result == [["Hello, World!", "Hello, Kiro!", "Hello, Ada!"], "ALL_COMPLETED"]
+    map_op = result.operation("map")
+    assert map_op.sub_type == "Map"
+    iterations = [op for op in result.operations if op.sub_type == "MapIteration"]
+    assert [op.id for op in iterations] == [operation_id(map_op.id, i) for i in range(3)]
+    assert {op.parent_id for op in iterations} == {map_op.id}
+
+
+async def test_max_concurrency_bounds_the_items_running_at_once() -> None:
+    running = {"now": 0, "peak": 0}
+
+    async def work(ctx: DurableContext, item: int, index: int) -> int:
+        async def body() -> int:
+            running["now"] += 1
+            running["peak"] = max(running["peak"], running["now"])
+            await asyncio.sleep(0)
+            running["now"] -= 1
+            return item
+
+        return await ctx.step(body)
+
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> int:
+        batch = await ctx.map(list(range(20)), work, max_concurrency=3)
+        return sum(r for r in batch.results() if r is not None)
+
+    result = await LocalRunner(handler).run()
+    assert result.result == sum(range(20))
+    assert running["peak"] == 3
+
+
+async def test_parallel_branches_wait_while_siblings_compute() -> None:
+    async def sleeper(ctx: DurableContext) -> str:
+        await ctx.wait(60)
+        return "slept"
+
+    async def worker(ctx: DurableContext) -> str:
+        return await ctx.step(lambda: "worked", name="work")
+
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> list[object]:
+        batch = await ctx.parallel([sleeper, worker], name="both")
+        return batch.results()
+
+    result = await LocalRunner(handler).run()
+    assert result.result == ["slept", "worked"]
+    assert result.invocations == 2
+    subs = [op.sub_type for op in result.operations if op.type is OperationType.CONTEXT]
+    assert subs == ["Parallel", "ParallelBranch", "ParallelBranch"]
+
+
+def failing_or_ok(fail: set[int]):  # type: ignore[no-untyped-def]
+    async def item(ctx: DurableContext, value: int, index: int) -> int:
+        if value in fail:
+            await ctx.step(lambda: 1 / 0, name="boom", retry=RetryPolicy.none())
+        return value
+
+    return item
+
+
+@pytest.mark.parametrize(
+    ("completion", "fail", "reason", "statuses"),
+    [
+        (None, {1}, "FAILURE_TOLERANCE_EXCEEDED", None),
+        (CompletionConfig.all_completed(), {1, 3}, "ALL_COMPLETED", "SFSFS"),
+        (CompletionConfig(tolerated_failure_count=2), {1, 3}, "ALL_COMPLETED", "SFSFS"),
+        (CompletionConfig(tolerated_failure_count=1), {1, 3}, "FAILURE_TOLERANCE_EXCEEDED", None),
+        (CompletionConfig(tolerated_failure_percentage=40), {1, 3}, "ALL_COMPLETED", "SFSFS"),
+        (
+            CompletionConfig(tolerated_failure_percentage=39),
+            {1, 3},
+            "FAILURE_TOLERANCE_EXCEEDED",
+            None,
+        ),
+        (CompletionConfig(min_successful=2), set(), "MIN_SUCCESSFUL_REACHED", "SSNNN"),
+    ],
+)
+async def test_completion_policies_at_their_thresholds(
+    completion: CompletionConfig | None, fail: set[int], reason: str, statuses: str | None
+) -> None:
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> list[object]:
+        batch = await ctx.map(
+            [0, 1, 2, 3, 4], failing_or_ok(fail), max_concurrency=1, completion=completion
+        )
+        return [batch.completion_reason.value, "".join(i.status.value[0] for i in batch.items)]
+
+    result = await LocalRunner(handler).run()
+    assert result.result[0] == reason
+    if statuses is not None:
+        assert result.result[1] == statuses
+
+
+async def test_early_completion_does_not_wait_for_slow_siblings() -> None:
+    async def item(ctx: DurableContext, seconds: int, index: int) -> int:
+        if seconds:
+            await ctx.wait(seconds)
+        return index
+
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> list[object]:
+        batch = await ctx.map([3600, 0, 7200], item, completion=CompletionConfig.first_successful())
+        return [batch.results(), [i.status.value for i in batch.items]]
+
+    result = await LocalRunner(handler).run()
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert result.invocations == 1  # the hour-long waits were orphaned, not waited for
+    assert result.result == [[1], ["NOT_COMPLETED", "SUCCEEDED", "NOT_COMPLETED"]]
+
+
+async def test_an_empty_map_returns_at_once() -> None:
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> list[object]:
+        batch = await ctx.map([], failing_or_ok(set()))
+        return [batch.items, batch.completion_reason.value]
+
+    result = await LocalRunner(handler).run()
+    assert result.result == [[], "ALL_COMPLETED"]
+
+
+async def test_invalid_batch_options_are_rejected() -> None:
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> str:
+        for kwargs in (
+            {"max_concurrency": 0},
+            {"completion": CompletionConfig(min_successful=9)},
+            {"completion": CompletionConfig(tolerated_failure_percentage=120)},
+        ):
+            with pytest.raises(ValidationError):
+                ctx.map([1, 2], failing_or_ok(set()), **kwargs)  # type: ignore[arg-type]
+        return "ok"
+
+    assert (await LocalRunner(handler).run()).result == "ok"
+
+
+async def test_map_replays_from_its_recorded_result_without_rerunning_items() -> None:
+    runs = Counter[int]()
+
+    async def item(ctx: DurableContext, value: int, index: int) -> int:
+        runs[value] += 1
+        return value * 10
+
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> list[int | None]:
+        batch = await ctx.map([1, 2, 3], item)
+        await ctx.wait(1)
+        assert batch.items[0].status is BatchItemStatus.SUCCEEDED
+        assert batch.completion_reason is CompletionReason.ALL_COMPLETED
+        return batch.results()
+
+    result = await LocalRunner(handler).run()
+    assert result.result == [10, 20, 30]
+    assert runs == {1: 1, 2: 1, 3: 1}
+
+
+async def test_a_ten_thousand_item_map_finishes_in_one_invocation() -> None:
+    async def item(ctx: DurableContext, value: int, index: int) -> int:
+        return await ctx.step(lambda: value, name="v")
+
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> int:
+        batch = await ctx.map(range(10_000), item, completion=CompletionConfig.all_completed())
+        return batch.success_count
+
+    backend = MemoryBackend()
+    result = await LocalRunner(handler, backend=backend).run()
+    assert result.result == 10_000
+    assert result.invocations == 1
+    assert backend.stats.updates == 2 + 4 * 10_000
