@@ -10,6 +10,7 @@ backend raises.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import itertools
 import json
 import re
@@ -66,6 +67,7 @@ class _Execution:
     token: str = ""
     ops: dict[str, Operation] = field(default_factory=dict)
     dirty: dict[str, Operation] = field(default_factory=dict)
+    timers: list[tuple[float, str]] = field(default_factory=list)
     history: HistoryRecorder = field(default_factory=HistoryRecorder)
     status: str = "RUNNING"
     result: str | None = None
@@ -265,8 +267,10 @@ class MemoryBackend:
 
     def next_wake_time(self, arn: str) -> float | None:
         """The earliest time a timer of this execution fires, if any."""
-        times = [t for op in self._get(arn).ops.values() if (t := _due(op)) is not None]
-        return min(times) if times else None
+        ex = self._get(arn)
+        while ex.timers and _due(ex.ops[ex.timers[0][1]]) != ex.timers[0][0]:
+            heapq.heappop(ex.timers)  # the operation moved on: a stale entry
+        return ex.timers[0][0] if ex.timers else None
 
     # -- internals --------------------------------------------------------------------------
 
@@ -288,13 +292,17 @@ class MemoryBackend:
     def _put(self, ex: _Execution, op: Operation) -> None:
         ex.ops[op.id] = op
         ex.dirty[op.id] = op
+        due = _due(op)
+        if due is not None:
+            heapq.heappush(ex.timers, (due, op.id))
 
     def _fire_timers(self, ex: _Execution) -> None:
         now = self._clock.now()
-        for op in list(ex.ops.values()):
-            due = _due(op)
-            if due is None or due > now:
-                continue
+        while ex.timers and ex.timers[0][0] <= now:
+            due, op_id = heapq.heappop(ex.timers)
+            op = ex.ops[op_id]
+            if _due(op) != due:
+                continue  # stale: the operation changed since this timer was set
             if op.type is _T.WAIT:
                 done = op.model_copy(update={"status": _S.SUCCEEDED, "end_timestamp": h._ts(due)})
                 self._put(ex, done)
