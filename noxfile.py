@@ -7,7 +7,7 @@ import nox
 nox.options.sessions = ["tests", "lint", "types", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
-SOURCES = ["durable_async", "tests", "examples", "benchmarks", "noxfile.py"]
+SOURCES = ["durable_async", "tests", "examples", "noxfile.py"]
 
 
 @nox.session
