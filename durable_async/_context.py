@@ -233,21 +233,32 @@ class DurableContext:
             ChildContextError: `fn` raised (the original type and message are kept).
         """
         name = name if name is not None else _default_name(fn)
-        op_id, _ = self._begin(OperationType.CONTEXT, "RunInChildContext", name)
+        return self._child_operation(
+            "RunInChildContext",
+            name,
+            lambda child: fn(child, *args),
+            result_type=result_type,
+            serdes=serdes or self._runtime.serdes,
+        )
+
+    def _child_operation(
+        self,
+        sub_type: str,
+        name: str | None,
+        body: Callable[[DurableContext], Coroutine[Any, Any, Any]],
+        *,
+        result_type: Any,
+        serdes: Serdes,
+    ) -> DurableOperation[Any]:
+        """Take the next id for a CONTEXT operation running `body` in a child context."""
+        op_id, _ = self._begin(OperationType.CONTEXT, sub_type, name)
         runtime = self._runtime
         return DurableOperation(
             runtime,
             op_id,
             name,
             lambda: run_child(
-                runtime,
-                self,
-                op_id,
-                name,
-                "RunInChildContext",
-                lambda child: fn(child, *args),
-                result_type=result_type,
-                serdes=serdes or runtime.serdes,
+                runtime, self, op_id, name, sub_type, body, result_type=result_type, serdes=serdes
             ),
         )
 
@@ -314,7 +325,6 @@ class DurableContext:
         policy.validate(len(bodies))
         if max_concurrency is not None and max_concurrency < 1:
             raise ValidationError(f"max_concurrency must be >= 1, got {max_concurrency}")
-        op_id, _ = self._begin(OperationType.CONTEXT, sub_type, name)
         runtime = self._runtime
         serdes = JsonSerdes()
 
@@ -329,20 +339,8 @@ class DurableContext:
                 serdes=serdes,
             )
 
-        return DurableOperation(
-            runtime,
-            op_id,
-            name,
-            lambda: run_child(
-                runtime,
-                self,
-                op_id,
-                name,
-                sub_type,
-                body,
-                result_type=BatchResult[Any],
-                serdes=serdes,
-            ),
+        return self._child_operation(
+            sub_type, name, body, result_type=BatchResult[Any], serdes=serdes
         )
 
     def wait(self, duration: DurationLike, *, name: str | None = None) -> DurableOperation[None]:
