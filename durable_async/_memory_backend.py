@@ -1,7 +1,8 @@
 """An embedded, in-memory emulation of the Lambda durable execution service.
 
 It keeps the service's contract: a checkpoint-token chain (a stale token is refused), the operation
-state machine, timers (waits, retry delays) on an injectable clock, paging, and history events with
+state machine, timers (waits, retry delays, callback timeouts) on an injectable clock, callbacks
+completed from outside, chained invokes dispatched to an invoker, paging, and history events with
 the service's `EventType` names. It refuses what the service refuses (unknown parents, oversized
 payloads, invalid transitions, PENDING with nothing pending) with the same error classes as the AWS
 backend raises.
@@ -10,21 +11,18 @@ backend raises.
 from __future__ import annotations
 
 import asyncio
-import heapq
 import itertools
 import json
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from . import _history as h
 from ._clock import Clock, ManualClock
-from ._errors import CheckpointRejectedError, StaleCheckpointTokenError
-from ._history import HistoryRecorder
+from ._errors import StaleCheckpointTokenError
+from ._memory_state import ExecutionRecord, reject
 from ._models import (
     CheckpointResponse,
-    ContextDetails,
     ErrorObject,
     ExecutionDetails,
     ExecutionState,
@@ -32,22 +30,12 @@ from ._models import (
     InvocationOutput,
     InvocationStatus,
     Operation,
-    OperationAction,
     OperationStatus,
     OperationType,
     OperationUpdate,
-    StepDetails,
-    WaitDetails,
 )
 
-__all__ = ["BackendStats", "MemoryBackend"]
-
-MAX_PAYLOAD_BYTES = 256 * 1024
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_SUBTYPE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-_A = OperationAction
-_S = OperationStatus
-_T = OperationType
+__all__ = ["BackendStats", "InvokeOutcome", "Invoker", "MemoryBackend"]
 
 
 @dataclass
@@ -60,24 +48,17 @@ class BackendStats:
     get_state_calls: int = 0
 
 
-@dataclass
-class _Execution:
-    arn: str
-    name: str
-    token: str = ""
-    ops: dict[str, Operation] = field(default_factory=dict)
-    dirty: dict[str, Operation] = field(default_factory=dict)
-    timers: list[tuple[float, str]] = field(default_factory=list)
-    history: HistoryRecorder = field(default_factory=HistoryRecorder)
-    status: str = "RUNNING"
+@dataclass(frozen=True)
+class InvokeOutcome:
+    """What a chained invoke ended with: a JSON result payload, or an error."""
+
     result: str | None = None
     error: ErrorObject | None = None
-    start: float = 0.0
-    end: float | None = None
+    status: OperationStatus | None = None
 
 
-def _reject(message: str) -> CheckpointRejectedError:
-    return CheckpointRejectedError(message, code="InvalidParameterValueException")
+Invoker = Callable[[str, "str | None"], Awaitable[InvokeOutcome]]
+"""`(function_name, input_payload) -> InvokeOutcome`: runs a chained invoke's target."""
 
 
 class MemoryBackend:
@@ -104,8 +85,11 @@ class MemoryBackend:
         self.latency = latency
         self.page_size = page_size
         self.stats = BackendStats()
-        self._executions: dict[str, _Execution] = {}
+        self._executions: dict[str, ExecutionRecord] = {}
         self._seq = itertools.count(1)
+        self._changed: dict[str, list[asyncio.Future[None]]] = {}
+        self._invoke_tasks: set[asyncio.Task[None]] = set()
+        self.invoker: Invoker | None = None
 
     @property
     def clock(self) -> Clock:
@@ -127,11 +111,11 @@ class MemoryBackend:
         exec_id = f"{n:08d}"
         raw = input_payload if input_payload is not None else json.dumps(input)
         now = self._clock.now()
-        ex = _Execution(arn=arn, name=name, start=now)
+        ex = ExecutionRecord(arn=arn, name=name, start=now)
         op = Operation(
             id=exec_id,
-            type=_T.EXECUTION,
-            status=_S.STARTED,
+            type=OperationType.EXECUTION,
+            status=OperationStatus.STARTED,
             name=name,
             start_timestamp=h._ts(now),
             execution_details=ExecutionDetails(input_payload=raw),
@@ -144,7 +128,7 @@ class MemoryBackend:
     def invocation_event(self, arn: str) -> InvocationInput:
         """Issue a fresh token (older ones go stale) and return the next invocation's event."""
         ex = self._get(arn)
-        self._fire_timers(ex)
+        ex.fire_timers(self._clock.now())
         ex.token = f"{arn}#{next(self._seq)}"
         ex.dirty.clear()
         ops = list(ex.ops.values())
@@ -166,16 +150,17 @@ class MemoryBackend:
         """
         ex = self._get(arn)
         now = self._clock.now()
-        if output.status is InvocationStatus.PENDING and not self.has_pending(arn):
-            raise _reject("Cannot return PENDING status with no pending operations")
+        if output.status is InvocationStatus.PENDING and not ex.has_pending():
+            raise reject("Cannot return PENDING status with no pending operations")
         ex.history.invocation_completed(
             self.execution_op(arn).id, started, now, request_id, output.error
         )
         if output.status is InvocationStatus.SUCCEEDED:
             result = output.result if output.result else ex.result
-            self._close(ex, "SUCCEEDED", result=result, err=None)
+            ex.close("SUCCEEDED", now, result=result, err=None)
         elif output.status is InvocationStatus.FAILED:
-            self._close(ex, "FAILED", result=None, err=output.error)
+            ex.close("FAILED", now, result=None, err=output.error)
+        self._notify(arn)
 
     # -- the API ----------------------------------------------------------------------------
 
@@ -193,12 +178,14 @@ class MemoryBackend:
         ex = self._check_token(execution_arn, checkpoint_token)
         self.stats.checkpoint_calls += 1
         self.stats.updates += len(updates)
-        self._fire_timers(ex)
         now = self._clock.now()
+        ex.fire_timers(now)
         for update in updates:
             if update.payload is not None:
                 self.stats.bytes += len(update.payload)
-            self._apply(ex, update, now)
+            ex.apply(update, now)
+            if update.type is OperationType.CHAINED_INVOKE and update.action.value == "START":
+                self._dispatch_invoke(ex, update)
         changed = list(ex.dirty.values())
         ex.dirty.clear()
         if ex.status != "RUNNING":
@@ -226,6 +213,82 @@ class MemoryBackend:
         ops = list(ex.ops.values())
         nxt = str(start + size) if start + size < len(ops) else None
         return ExecutionState(operations=ops[start : start + size], next_marker=nxt)
+
+    # -- callbacks (what SendDurableExecutionCallback* do) ---------------------------------
+
+    def _callback(self, callback_id: str) -> tuple[ExecutionRecord, Operation]:
+        for ex in self._executions.values():
+            if callback_id in ex.callbacks:
+                return ex, ex.callback_op(callback_id)
+        raise reject(f"no open callback {callback_id!r}", "ResourceNotFoundException")
+
+    def send_callback_success(self, callback_id: str, result: str | None = None) -> None:
+        """Complete callback `callback_id` with a result payload (JSON text)."""
+        ex, op = self._callback(callback_id)
+        ex.complete(op, self._clock.now(), result=result)
+        self._notify(ex.arn)
+
+    def send_callback_failure(self, callback_id: str, error: ErrorObject) -> None:
+        """Fail callback `callback_id` with `error`."""
+        ex, op = self._callback(callback_id)
+        ex.complete(op, self._clock.now(), error=error)
+        self._notify(ex.arn)
+
+    def send_callback_heartbeat(self, callback_id: str) -> None:
+        """Tell callback `callback_id` its sender is alive (pushes back its heartbeat timeout)."""
+        ex, _ = self._callback(callback_id)
+        ex.heartbeat(callback_id, self._clock.now())
+
+    # -- chained invokes ---------------------------------------------------------------------
+
+    def _dispatch_invoke(self, ex: ExecutionRecord, update: OperationUpdate) -> None:
+        options = update.chained_invoke_options
+        name = options.function_name if options and options.function_name else ""
+        if self.invoker is None:
+            err = ErrorObject(
+                error_type="ResourceNotFoundException",
+                error_message=f"function {name!r} is not registered with the "
+                "local runner (register it with LocalRunner.register)",
+            )
+            ex.complete(ex.ops[update.id], self._clock.now(), error=err)
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._run_invoke(ex, update.id, name, update.payload)
+        )
+        self._invoke_tasks.add(task)
+        task.add_done_callback(self._invoke_tasks.discard)
+
+    async def _run_invoke(
+        self, ex: ExecutionRecord, op_id: str, name: str, payload: str | None
+    ) -> None:
+        assert self.invoker is not None
+        try:
+            outcome = await self.invoker(name, payload)
+        except Exception as exc:  # the target blew up: the chained invoke fails with it
+            outcome = InvokeOutcome(error=ErrorObject.from_exception(exc))
+        op = ex.ops[op_id]
+        if not op.status.is_terminal and ex.status == "RUNNING":
+            ex.complete(
+                op,
+                self._clock.now(),
+                result=outcome.result,
+                error=outcome.error,
+                status=outcome.status,
+            )
+            self._notify(ex.arn)
+
+    # -- waiting for outside events ----------------------------------------------------------
+
+    def changed(self, arn: str) -> asyncio.Future[None]:
+        """A future resolved the next time something outside the handler changes `arn`."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._changed.setdefault(arn, []).append(fut)
+        return fut
+
+    def _notify(self, arn: str) -> None:
+        for fut in self._changed.pop(arn, []):
+            if not fut.done():
+                fut.set_result(None)
 
     # -- inspection for runners and tests ---------------------------------------------------
 
@@ -259,28 +322,20 @@ class MemoryBackend:
         return out
 
     def has_pending(self, arn: str) -> bool:
-        """Whether some operation waits on the service (a timer, a retry, ...)."""
-        return any(
-            not op.status.is_terminal and op.type not in (_T.EXECUTION, _T.CONTEXT)
-            for op in self._get(arn).ops.values()
-        )
+        """Whether some operation waits on the service (a timer, a callback, an invoke, ...)."""
+        return self._get(arn).has_pending()
 
-    def next_wake_time(self, arn: str) -> float | None:
-        """The earliest time a timer of this execution fires, if any."""
-        ex = self._get(arn)
-        while ex.timers and _due(ex.ops[ex.timers[0][1]]) != ex.timers[0][0]:
-            heapq.heappop(ex.timers)  # the operation moved on: a stale entry
-        return ex.timers[0][0] if ex.timers else None
+    def next_wake_time(self, arn: str, *, callbacks: bool = True) -> float | None:
+        """The earliest time a timer of this execution fires (callback timeouts optional)."""
+        return self._get(arn).next_timer(callbacks=callbacks)
 
-    # -- internals --------------------------------------------------------------------------
-
-    def _get(self, arn: str) -> _Execution:
+    def _get(self, arn: str) -> ExecutionRecord:
         try:
             return self._executions[arn]
         except KeyError:
-            raise _reject(f"unknown durable execution {arn!r}") from None
+            raise reject(f"unknown durable execution {arn!r}") from None
 
-    def _check_token(self, arn: str, token: str) -> _Execution:
+    def _check_token(self, arn: str, token: str) -> ExecutionRecord:
         ex = self._get(arn)
         if token != ex.token or ex.status != "RUNNING":
             raise StaleCheckpointTokenError(
@@ -288,211 +343,3 @@ class MemoryBackend:
                 code="InvalidParameterValueException",
             )
         return ex
-
-    def _put(self, ex: _Execution, op: Operation) -> None:
-        ex.ops[op.id] = op
-        ex.dirty[op.id] = op
-        due = _due(op)
-        if due is not None:
-            heapq.heappush(ex.timers, (due, op.id))
-
-    def _fire_timers(self, ex: _Execution) -> None:
-        now = self._clock.now()
-        while ex.timers and ex.timers[0][0] <= now:
-            due, op_id = heapq.heappop(ex.timers)
-            op = ex.ops[op_id]
-            if _due(op) != due:
-                continue  # stale: the operation changed since this timer was set
-            if op.type is _T.WAIT:
-                done = op.model_copy(update={"status": _S.SUCCEEDED, "end_timestamp": h._ts(due)})
-                self._put(ex, done)
-                start = op.start_timestamp.timestamp() if op.start_timestamp else due
-                ex.history.record(done, "Succeeded", due, {"Duration": round(due - start)})
-            elif op.type is _T.STEP:
-                self._put(ex, op.model_copy(update={"status": _S.READY}))
-
-    def _close(
-        self, ex: _Execution, status: str, *, result: str | None, err: ErrorObject | None
-    ) -> None:
-        if ex.status != "RUNNING":
-            return
-        now = self._clock.now()
-        ex.status, ex.result, ex.error, ex.end = status, result, err, now
-        op = self.execution_op(ex.arn)
-        new = _S.SUCCEEDED if status == "SUCCEEDED" else _S.FAILED
-        ex.ops[op.id] = op.model_copy(update={"status": new, "end_timestamp": h._ts(now)})
-        if status == "SUCCEEDED":
-            ex.history.record(op, "Succeeded", now, {"Result": h.payload(result)})
-        else:
-            ex.history.record(op, "Failed", now, {"Error": h.error(err)})
-
-    def _validate(self, ex: _Execution, u: OperationUpdate) -> Operation | None:
-        if not _ID.match(u.id):
-            raise _reject(f"Invalid operation Id {u.id!r}: 1-64 characters of [A-Za-z0-9_-]")
-        if u.name is not None and not (
-            1 <= len(u.name) <= 256 and u.name.isascii() and u.name.isprintable()
-        ):
-            raise _reject(f"Invalid Name for operation {u.id}: 1-256 printable ASCII characters")
-        if u.sub_type is not None and not _SUBTYPE.match(u.sub_type):
-            raise _reject(f"Invalid SubType {u.sub_type!r} for operation {u.id}")
-        if (
-            u.type is not _T.EXECUTION
-            and u.payload is not None
-            and len(u.payload.encode()) > MAX_PAYLOAD_BYTES
-        ):
-            raise _reject(
-                f"Payload of operation {u.id} is {len(u.payload.encode())} bytes; "
-                f"the limit is {MAX_PAYLOAD_BYTES}"
-            )
-        if u.parent_id is not None and u.parent_id not in ex.ops:
-            raise _reject(f"Operation {u.id} names an unknown parent {u.parent_id}")
-        cur = ex.ops.get(u.id)
-        if cur is not None and cur.type is not u.type:
-            raise _reject(f"Operation {u.id} is a {cur.type.value}, not a {u.type.value}")
-        if cur is not None and cur.status.is_terminal:
-            raise _reject(f"Operation {u.id} is already {cur.status.value}")
-        return cur
-
-    def _apply(self, ex: _Execution, u: OperationUpdate, now: float) -> None:
-        cur = self._validate(ex, u)
-        ts = h._ts(now)
-        if u.type is _T.EXECUTION:
-            if u.action is _A.SUCCEED:
-                self._close(ex, "SUCCEEDED", result=u.payload, err=None)
-            elif u.action is _A.FAIL:
-                self._close(ex, "FAILED", result=None, err=u.error)
-            else:
-                raise _reject(f"Invalid action {u.action.value} for EXECUTION")
-            return
-        if u.action is _A.START:
-            if cur is not None and not (u.type is _T.STEP and cur.status in (_S.READY, _S.STARTED)):
-                raise _reject(f"Operation {u.id} was already started")
-            if cur is not None:
-                op = cur.model_copy(update={"status": _S.STARTED})
-            else:
-                op = Operation(
-                    id=u.id,
-                    type=u.type,
-                    status=_S.STARTED,
-                    start_timestamp=ts,
-                    parent_id=u.parent_id,
-                    name=u.name,
-                    sub_type=u.sub_type,
-                )
-            if u.type is _T.WAIT:
-                secs = u.wait_options.wait_seconds if u.wait_options else None
-                if not secs or secs < 1:
-                    raise _reject(f"WAIT {u.id} needs WaitOptions.WaitSeconds >= 1")
-                end = h._ts(now + secs)
-                op = op.model_copy(
-                    update={"wait_details": WaitDetails(scheduled_end_timestamp=end)}
-                )
-                ex.history.record(
-                    op, "Started", now, {"Duration": secs, "ScheduledEndTimestamp": end}
-                )
-            elif u.type in (_T.STEP, _T.CONTEXT):
-                if u.type is _T.STEP and op.step_details is None:
-                    op = op.model_copy(update={"step_details": StepDetails(attempt=0)})
-                ex.history.record(op, "Started", now)
-            else:
-                raise _reject(f"{u.type.value} operations are not emulated by MemoryBackend yet")
-            self._put(ex, op)
-            return
-        if cur is None:
-            raise _reject(f"{u.action.value} for operation {u.id} that was never started")
-        if u.type is _T.STEP:
-            self._apply_step(ex, cur, u, now)
-        elif u.type is _T.CONTEXT and u.action in (_A.SUCCEED, _A.FAIL):
-            ok = u.action is _A.SUCCEED
-            replay = bool(u.context_options and u.context_options.replay_children)
-            details = ContextDetails(
-                replay_children=replay or None,
-                result=u.payload if ok else None,
-                error=None if ok else u.error,
-            )
-            op = cur.model_copy(
-                update={
-                    "status": _S.SUCCEEDED if ok else _S.FAILED,
-                    "end_timestamp": ts,
-                    "context_details": details,
-                }
-            )
-            self._put(ex, op)
-            ex.history.record(
-                op,
-                "Succeeded" if ok else "Failed",
-                now,
-                {"Result": h.payload(u.payload)} if ok else {"Error": h.error(u.error)},
-            )
-        elif u.type is _T.WAIT and u.action is _A.CANCEL:
-            op = cur.model_copy(update={"status": _S.CANCELLED, "end_timestamp": ts})
-            self._put(ex, op)
-            ex.history.record(op, "Cancelled", now, {"Error": h.error(u.error)})
-        else:
-            raise _reject(f"Invalid action {u.action.value} for {u.type.value} {u.id}")
-
-    def _apply_step(self, ex: _Execution, cur: Operation, u: OperationUpdate, now: float) -> None:
-        details = cur.step_details or StepDetails(attempt=0)
-        attempt = details.attempt or 0
-        if cur.status is not _S.STARTED:
-            raise _reject(f"STEP {u.id} is {cur.status.value}; {u.action.value} needs STARTED")
-        ts = h._ts(now)
-        if u.action is _A.RETRY:
-            delay = u.step_options.next_attempt_delay_seconds if u.step_options else None
-            if not delay or delay < 1:
-                raise _reject(
-                    f"RETRY of STEP {u.id} needs StepOptions.NextAttemptDelaySeconds >= 1"
-                )
-            new = StepDetails(
-                attempt=attempt + 1,
-                next_attempt_timestamp=h._ts(now + delay),
-                error=u.error,
-                result=u.payload,
-            )
-            op = cur.model_copy(update={"status": _S.PENDING, "step_details": new})
-            ex.history.record(
-                op,
-                "Failed",
-                now,
-                {
-                    "Error": h.error(u.error),
-                    "RetryDetails": {
-                        "CurrentAttempt": attempt + 1,
-                        "NextAttemptDelaySeconds": delay,
-                    },
-                },
-            )
-        elif u.action in (_A.SUCCEED, _A.FAIL):
-            ok = u.action is _A.SUCCEED
-            new = StepDetails(
-                attempt=attempt, result=u.payload if ok else None, error=None if ok else u.error
-            )
-            op = cur.model_copy(
-                update={
-                    "status": _S.SUCCEEDED if ok else _S.FAILED,
-                    "end_timestamp": ts,
-                    "step_details": new,
-                }
-            )
-            retry = {"CurrentAttempt": attempt + 1}
-            ex.history.record(
-                op,
-                "Succeeded" if ok else "Failed",
-                now,
-                {"Result": h.payload(u.payload), "RetryDetails": retry}
-                if ok
-                else {"Error": h.error(u.error), "RetryDetails": retry},
-            )
-        else:
-            raise _reject(f"Invalid action {u.action.value} for STEP {u.id}")
-        self._put(ex, op)
-
-
-def _due(op: Operation) -> float | None:
-    if op.type is _T.WAIT and op.status is _S.STARTED and op.wait_details:
-        end = op.wait_details.scheduled_end_timestamp
-        return end.timestamp() if end else None
-    if op.type is _T.STEP and op.status is _S.PENDING and op.step_details:
-        nxt = op.step_details.next_attempt_timestamp
-        return nxt.timestamp() if nxt else None
-    return None
