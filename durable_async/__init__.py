@@ -19,18 +19,27 @@ from ._batch import BatchItemStatus as BatchItemStatus
 from ._batch import BatchResult as BatchResult
 from ._batch import CompletionConfig as CompletionConfig
 from ._batch import CompletionReason as CompletionReason
+from ._callback import Callback as Callback
 from ._clock import Clock as Clock
 from ._clock import ManualClock as ManualClock
 from ._clock import SystemClock as SystemClock
+from ._combinators import Settled as Settled
+from ._condition import WaitDecision as WaitDecision
+from ._condition import WaitStrategy as WaitStrategy
 from ._context import DurableContext as DurableContext
 from ._duration import Duration as Duration
+from ._errors import AllOperationsFailedError as AllOperationsFailedError
 from ._errors import BackendError as BackendError
 from ._errors import BackendUnavailableError as BackendUnavailableError
+from ._errors import CallbackError as CallbackError
+from ._errors import CallbackSubmitterError as CallbackSubmitterError
+from ._errors import CallbackTimeoutError as CallbackTimeoutError
 from ._errors import CheckpointRejectedError as CheckpointRejectedError
 from ._errors import ChildContextError as ChildContextError
 from ._errors import DurableCallInStepError as DurableCallInStepError
 from ._errors import DurableError as DurableError
 from ._errors import InvalidInvocationError as InvalidInvocationError
+from ._errors import InvokeError as InvokeError
 from ._errors import NonDeterministicExecutionError as NonDeterministicExecutionError
 from ._errors import OperationError as OperationError
 from ._errors import SerdesError as SerdesError
@@ -38,6 +47,7 @@ from ._errors import StaleCheckpointTokenError as StaleCheckpointTokenError
 from ._errors import StepError as StepError
 from ._errors import SuspendExecution as SuspendExecution
 from ._errors import ValidationError as ValidationError
+from ._errors import WaitForConditionError as WaitForConditionError
 from ._handler import DurableHandler as DurableHandler
 from ._handler import durable_execution as durable_execution
 from ._memory_backend import MemoryBackend as MemoryBackend
@@ -55,12 +65,17 @@ from ._step import StepInterruptedError as StepInterruptedError
 from ._step import StepSemantics as StepSemantics
 
 __all__ = [
+    "AllOperationsFailedError",
     "Backend",
     "BackendError",
     "BackendUnavailableError",
     "BatchItem",
     "BatchItemStatus",
     "BatchResult",
+    "Callback",
+    "CallbackError",
+    "CallbackSubmitterError",
+    "CallbackTimeoutError",
     "CheckpointRejectedError",
     "ChildContextError",
     "Clock",
@@ -75,6 +90,7 @@ __all__ = [
     "ErrorObject",
     "InvalidInvocationError",
     "InvocationStatus",
+    "InvokeError",
     "JsonSerdes",
     "ManualClock",
     "MemoryBackend",
@@ -87,6 +103,7 @@ __all__ = [
     "RetryPolicy",
     "Serdes",
     "SerdesError",
+    "Settled",
     "StaleCheckpointTokenError",
     "StepError",
     "StepInterruptedError",
@@ -94,5 +111,8 @@ __all__ = [
     "SuspendExecution",
     "SystemClock",
     "ValidationError",
+    "WaitDecision",
+    "WaitForConditionError",
+    "WaitStrategy",
     "durable_execution",
 ]

@@ -8,6 +8,7 @@ from typing import Any, TypeVar, overload
 
 from ._batch import BatchResult, CompletionConfig, run_batch
 from ._child import run_child
+from ._coordination import CoordinationOps
 from ._duration import DurationLike, to_seconds
 from ._errors import DurableCallInStepError, NonDeterministicExecutionError, ValidationError
 from ._ids import operation_id
@@ -29,7 +30,7 @@ ItemT = TypeVar("ItemT")
 _log = logging.getLogger("durable_async")
 
 
-class DurableContext:
+class DurableContext(CoordinationOps):
     """The durable API of one execution (or child context), passed to the handler.
 
     Every call (`step`, `wait`, ...) is assigned the next operation id of this context at the

@@ -14,7 +14,18 @@ BaseException
         ├── OperationError ......... an operation failed; carries the original error's type and
         │   │                        message, identical on first run and replay
         │   ├── StepError .......... a step failed for good (retries exhausted)
-        │   └── ChildContextError .. the body of a child context raised
+        │   ├── ChildContextError .. the body of a child context raised
+        │   ├── CallbackError ...... the callback's sender reported a failure
+        │   │   └── CallbackTimeoutError
+        │   │                        no result (or no heartbeat) arrived in time
+        │   ├── CallbackSubmitterError
+        │   │                        wait_for_callback's submitter failed for good
+        │   ├── InvokeError ........ a chained invoke FAILED, TIMED_OUT or was STOPPED
+        │   └── WaitForConditionError
+        │                            the condition was not met within the attempts, or the
+        │                            check raised
+        ├── AllOperationsFailedError
+        │                            ctx.any(...): every operation failed
         ├── ValidationError ........ an operation was called with an invalid argument
         └── BackendError ........... talking to the durable execution service failed
             ├── StaleCheckpointTokenError
@@ -37,12 +48,17 @@ from typing import Any
 
 __all__ = [
     "BackendError",
+    "AllOperationsFailedError",
     "BackendUnavailableError",
+    "CallbackError",
+    "CallbackSubmitterError",
+    "CallbackTimeoutError",
     "CheckpointRejectedError",
     "ChildContextError",
     "DurableCallInStepError",
     "DurableError",
     "InvalidInvocationError",
+    "InvokeError",
     "NonDeterministicExecutionError",
     "OperationError",
     "SerdesError",
@@ -50,6 +66,7 @@ __all__ = [
     "StepError",
     "SuspendExecution",
     "ValidationError",
+    "WaitForConditionError",
 ]
 
 
@@ -135,6 +152,57 @@ class ChildContextError(OperationError):
     """The body of a child context raised; the context is checkpointed as FAILED."""
 
     kind = "child context"
+
+
+class CallbackError(OperationError):
+    """The sender of a callback reported a failure (`SendDurableExecutionCallbackFailure`)."""
+
+    kind = "callback"
+
+
+class CallbackTimeoutError(CallbackError):
+    """A callback got no result within its timeout, or no heartbeat within its heartbeat timeout.
+
+    `error_type` is `"Callback.Timeout"` or `"Callback.Heartbeat"`.
+    """
+
+
+class CallbackSubmitterError(OperationError):
+    """The submitter of `wait_for_callback` failed for good, so nobody will send the callback."""
+
+    kind = "callback submitter"
+
+
+class InvokeError(OperationError):
+    """A chained invoke did not succeed.
+
+    Attributes:
+        status: `"FAILED"`, `"TIMED_OUT"` or `"STOPPED"`.
+    """
+
+    kind = "chained invoke"
+    status = "FAILED"
+
+
+class WaitForConditionError(OperationError):
+    """`wait_for_condition` gave up: the check raised, or the strategy ran out of attempts."""
+
+    kind = "wait for condition"
+
+
+class AllOperationsFailedError(DurableError):
+    """`ctx.any(...)`: every operation failed.
+
+    Attributes:
+        errors: each operation's exception, in argument order.
+    """
+
+    def __init__(self, errors: list[BaseException]) -> None:
+        super().__init__(
+            f"all {len(errors)} operations failed: "
+            + "; ".join(f"{type(e).__name__}: {e}" for e in errors)
+        )
+        self.errors = errors
 
 
 class BackendError(DurableError):

@@ -130,6 +130,7 @@ class MemoryBackend:
         ex = self._get(arn)
         ex.fire_timers(self._clock.now())
         ex.token = f"{arn}#{next(self._seq)}"
+        ex.seen_changes = ex.changes
         ex.dirty.clear()
         ops = list(ex.ops.values())
         first = ops[: self.page_size]
@@ -150,7 +151,8 @@ class MemoryBackend:
         """
         ex = self._get(arn)
         now = self._clock.now()
-        if output.status is InvocationStatus.PENDING and not ex.has_pending():
+        unseen = ex.changes != ex.seen_changes  # e.g. a callback arrived during the invocation
+        if output.status is InvocationStatus.PENDING and not ex.has_pending() and not unseen:
             raise reject("Cannot return PENDING status with no pending operations")
         ex.history.invocation_completed(
             self.execution_op(arn).id, started, now, request_id, output.error
@@ -160,7 +162,7 @@ class MemoryBackend:
             ex.close("SUCCEEDED", now, result=result, err=None)
         elif output.status is InvocationStatus.FAILED:
             ex.close("FAILED", now, result=None, err=output.error)
-        self._notify(arn)
+        self._wake(arn)
 
     # -- the API ----------------------------------------------------------------------------
 
@@ -285,7 +287,15 @@ class MemoryBackend:
         self._changed.setdefault(arn, []).append(fut)
         return fut
 
+    def changes(self, arn: str) -> int:
+        """How many outside events (callbacks, invoke results) execution `arn` has had."""
+        return self._get(arn).changes
+
     def _notify(self, arn: str) -> None:
+        self._get(arn).changes += 1
+        self._wake(arn)
+
+    def _wake(self, arn: str) -> None:
         for fut in self._changed.pop(arn, []):
             if not fut.done():
                 fut.set_result(None)

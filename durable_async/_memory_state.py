@@ -68,6 +68,8 @@ class ExecutionRecord:
     timers: list[tuple[float, str]] = field(default_factory=list)
     callbacks: dict[str, str] = field(default_factory=dict)  # callback id -> operation id
     callback_timers: dict[str, _CallbackTimers] = field(default_factory=dict)
+    changes: int = 0  # bumped by callbacks and invokes completed from outside
+    seen_changes: int = 0  # what the current invocation started with
     status: str = "RUNNING"
     result: str | None = None
     error: ErrorObject | None = None

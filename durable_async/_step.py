@@ -28,7 +28,14 @@ from ._task_context import StepScope, current_step
 if TYPE_CHECKING:
     from ._runtime import ExecutionRuntime
 
-__all__ = ["StepInterruptedError", "StepSemantics", "error_object", "operation_error", "run_step"]
+__all__ = [
+    "StepInterruptedError",
+    "StepSemantics",
+    "call_body",
+    "error_object",
+    "operation_error",
+    "run_step",
+]
 
 _S = OperationStatus
 E = TypeVar("E", bound=OperationError)
@@ -78,7 +85,7 @@ def _settled_or_ready(op: Operation) -> bool:
     return op.status is not _S.PENDING
 
 
-async def _call(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+async def call_body(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
     if inspect.iscoroutinefunction(fn):
         return await fn(*args)
     return await anyio.to_thread.run_sync(functools.partial(fn, *args))
@@ -154,7 +161,7 @@ async def run_step(
         token = current_step.set(StepScope(runtime, op_id, name, attempt))
         runtime.enter_busy()
         try:
-            value = await _call(fn, args)
+            value = await call_body(fn, args)
         except Exception as exc:
             outcome: BaseException | None = exc
         else:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._clock import ManualClock
 from .._errors import DurableError
 from .._handler import DurableHandler
-from .._memory_backend import MemoryBackend
-from .._models import ErrorObject, InvocationStatus, Operation, OperationType
+from .._memory_backend import InvokeOutcome, MemoryBackend
+from .._models import ErrorObject, InvocationStatus, Operation, OperationStatus, OperationType
 
-__all__ = ["LocalRunner", "RunResult"]
+__all__ = ["LocalRunner", "RunResult", "RunningExecution"]
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,7 @@ class RunResult:
     """The outcome of a local run: status, result, error, operations and history.
 
     Attributes:
-        status: `SUCCEEDED` or `FAILED` (or `PENDING` when the run stopped at `max_invocations`).
+        status: `SUCCEEDED` or `FAILED`.
         result: the handler's return value, decoded from JSON.
         error: the error of a failed execution.
         operations: every operation, in creation order (the EXECUTION one first).
@@ -53,11 +56,56 @@ class RunResult:
         return [op for op in self.operations if op.type is kind]
 
 
+class RunningExecution:
+    """An execution the runner is driving: inspect it, answer its callbacks, await its end."""
+
+    def __init__(self, runner: LocalRunner, arn: str, task: asyncio.Task[RunResult]) -> None:
+        self._runner = runner
+        self.execution_arn = arn
+        self._task = task
+
+    async def callback_id(self, name: str | None = None) -> str:
+        """Wait until a callback (named `name`, if given) has started; return its id."""
+        backend = self._runner.backend
+        while True:
+            for op in backend.operations(self.execution_arn):
+                if (
+                    op.type is OperationType.CALLBACK
+                    and op.callback_details
+                    and op.callback_details.callback_id
+                    and (name is None or op.name == name)
+                    and op.status is OperationStatus.STARTED
+                ):
+                    return op.callback_details.callback_id
+            if self._task.done():
+                raise DurableError(f"the execution ended with no open callback named {name!r}")
+            await asyncio.sleep(0.001)
+
+    def send_callback_success(self, callback_id: str, result: Any = None) -> None:
+        """Complete a callback with `result` (JSON-encoded)."""
+        self._runner.backend.send_callback_success(callback_id, json.dumps(result))
+
+    def send_callback_failure(self, callback_id: str, error_type: str, message: str) -> None:
+        """Fail a callback with an error."""
+        error = ErrorObject(error_type=error_type, error_message=message)
+        self._runner.backend.send_callback_failure(callback_id, error)
+
+    def send_callback_heartbeat(self, callback_id: str) -> None:
+        """Send a heartbeat for a callback."""
+        self._runner.backend.send_callback_heartbeat(callback_id)
+
+    async def result(self) -> RunResult:
+        """Wait for the execution to end."""
+        return await self._task
+
+
 class LocalRunner:
     """Runs a durable handler on a `MemoryBackend`, re-invoking it until it ends.
 
-    When an invocation suspends, the runner moves the backend's `ManualClock` to the next timer
-    (a wait's end, a retry's next attempt) and invokes again, so hours of waiting take no time.
+    When an invocation suspends on a timer (a wait, a retry delay), the runner moves the
+    backend's `ManualClock` to it and invokes again, so hours of waiting take no time. When it
+    suspends on a callback or a chained invoke, the runner waits for that to complete (send
+    callbacks through `start(...)`'s handle; advance the clock to make a callback time out).
 
     Args:
         handler: the `@durable_execution` handler.
@@ -81,16 +129,35 @@ class LocalRunner:
         self.handler = handler
         self.backend = backend or MemoryBackend()
         self.max_invocations = max_invocations
+        self.functions: dict[str, DurableHandler[Any, Any] | Callable[[Any], Any]] = {}
+        if self.backend.invoker is None:
+            self.backend.invoker = self._invoke
+
+    def register(self, name: str, target: DurableHandler[Any, Any] | Callable[[Any], Any]) -> None:
+        """Make `name` a chained-invoke target: a durable handler (run as a child execution
+        with its own history) or a plain function (sync or async) called with the payload."""
+        self.functions[name] = target
 
     async def run(self, input: Any = None, *, name: str | None = None) -> RunResult:
         """Start an execution with `input` and drive it to a terminal status."""
+        return await self.start(input, name=name).result()
+
+    def start(
+        self, input: Any = None, *, name: str | None = None, input_payload: str | None = None
+    ) -> RunningExecution:
+        """Start an execution and drive it in a task; the handle answers callbacks."""
+        event = self.backend.start_execution(input, name=name, input_payload=input_payload)
+        task = asyncio.get_running_loop().create_task(self._drive(event))
+        return RunningExecution(self, event.durable_execution_arn, task)
+
+    async def _drive(self, event: Any) -> RunResult:
         backend = self.backend
-        event = backend.start_execution(input, name=name)
         arn = event.durable_execution_arn
         invocations = 0
         while True:
             invocations += 1
             started = backend.clock.now()
+            changes = backend.changes(arn)
             output = await self.handler.invoke_output(event, backend=backend)
             backend.complete_invocation(
                 arn, output, started=started, request_id=f"local-{invocations}"
@@ -99,9 +166,8 @@ class LocalRunner:
                 break
             if invocations >= self.max_invocations:
                 raise DurableError(f"execution {arn} still PENDING after {invocations} invocations")
-            wake = backend.next_wake_time(arn)
-            if wake is not None and isinstance(backend.clock, ManualClock):
-                backend.clock.advance_to(wake)
+            if backend.changes(arn) == changes:
+                await self._next_event(arn)
             event = backend.invocation_event(arn)
         summary = backend.get_execution(arn)
         result = summary.get("Result")
@@ -114,3 +180,41 @@ class LocalRunner:
             invocations=invocations,
             execution_arn=arn,
         )
+
+    async def _next_event(self, arn: str) -> None:
+        """Skip to the next timer, or wait for a callback, an invoke result or a timeout."""
+        backend, clock = self.backend, self.backend.clock
+        wake = backend.next_wake_time(arn, callbacks=False)
+        if wake is not None and isinstance(clock, ManualClock):
+            clock.advance_to(wake)
+            return
+        waiters: list[asyncio.Future[Any]] = [backend.changed(arn)]
+        deadline = backend.next_wake_time(arn)
+        if deadline is not None:
+            waiters.append(asyncio.ensure_future(clock.sleep_until(deadline)))
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _invoke(self, name: str, payload: str | None) -> InvokeOutcome:
+        target = self.functions.get(name)
+        if target is None:
+            return InvokeOutcome(
+                error=ErrorObject(
+                    error_type="ResourceNotFoundException",
+                    error_message=f"function {name!r} is not registered with the local runner",
+                )
+            )
+        if isinstance(target, DurableHandler):
+            child = LocalRunner(target, backend=self.backend)
+            child.functions = self.functions
+            done = await child.start(input_payload=payload or "null").result()
+            if done.status is InvocationStatus.SUCCEEDED:
+                return InvokeOutcome(result=json.dumps(done.result))
+            return InvokeOutcome(error=done.error)
+        value = target(json.loads(payload) if payload else None)
+        if inspect.isawaitable(value):
+            value = await value
+        return InvokeOutcome(result=json.dumps(value))

@@ -1,0 +1,122 @@
+"""Callbacks: an id the service hands out, completed later by someone outside the workflow."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from ._errors import CallbackError, CallbackTimeoutError
+from ._models import (
+    CallbackOptions,
+    Operation,
+    OperationAction,
+    OperationStatus,
+    OperationType,
+    OperationUpdate,
+)
+from ._serdes import Serdes
+from ._step import operation_error
+
+if TYPE_CHECKING:
+    from ._runtime import ExecutionRuntime
+
+__all__ = ["Callback", "start_callback"]
+
+T = TypeVar("T")
+
+
+def _ended(op: Operation) -> bool:
+    return op.status.is_terminal
+
+
+class Callback(Generic[T]):
+    """A started callback: hand `callback_id` to the outside world, then await the result.
+
+    Attributes:
+        callback_id: the id to pass to `SendDurableExecutionCallbackSuccess/Failure/Heartbeat`.
+        operation_id: the CALLBACK operation's id.
+        name: the operation's name, if any.
+
+    Awaiting the callback (or `result()`) returns the sender's result, deserialised (and validated
+    as `result_type` if one was given).
+
+    Raises:
+        CallbackError: the sender reported a failure.
+        CallbackTimeoutError: no result or heartbeat arrived in time.
+    """
+
+    def __init__(
+        self,
+        runtime: ExecutionRuntime,
+        operation_id: str,
+        name: str | None,
+        callback_id: str,
+        *,
+        result_type: Any,
+        serdes: Serdes,
+    ) -> None:
+        self._runtime = runtime
+        self.operation_id = operation_id
+        self.name = name
+        self.callback_id = callback_id
+        self._result_type = result_type
+        self._serdes = serdes
+
+    def __repr__(self) -> str:
+        return f"<Callback id={self.callback_id} name={self.name!r}>"
+
+    async def result(self) -> T:
+        """Wait for the sender's result (suspending the invocation if nothing else runs)."""
+        self._runtime.register()
+        op = await self._runtime.park(self.operation_id, _ended)
+        details = op.callback_details
+        if op.status is OperationStatus.SUCCEEDED:
+            value: T = self._serdes.deserialize(
+                details.result if details else None, self._result_type
+            )
+            return value
+        error = details.error if details else None
+        cls = CallbackTimeoutError if op.status is OperationStatus.TIMED_OUT else CallbackError
+        raise operation_error(cls, error, self.operation_id, self.name)
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self.result().__await__()
+
+
+async def start_callback(
+    runtime: ExecutionRuntime,
+    op_id: str,
+    name: str | None,
+    parent_id: str | None,
+    *,
+    sub_type: str,
+    timeout_seconds: int,
+    heartbeat_seconds: int,
+    result_type: Any,
+    serdes: Serdes,
+) -> Callback[Any]:
+    """Checkpoint the CALLBACK start (unless replaying it) and return the callback."""
+    op = runtime.store.get(op_id)
+    if op is None:
+        op = await runtime.send(
+            OperationUpdate(
+                id=op_id,
+                type=OperationType.CALLBACK,
+                action=OperationAction.START,
+                parent_id=parent_id,
+                name=name,
+                sub_type=sub_type,
+                callback_options=CallbackOptions(
+                    timeout_seconds=timeout_seconds, heartbeat_timeout_seconds=heartbeat_seconds
+                ),
+            )
+        )
+    callback_id = op.callback_details.callback_id if op.callback_details else None
+    if not callback_id:
+        raise CallbackError(
+            "MissingCallbackId",
+            "the service did not return a callback id",
+            operation_id=op_id,
+            operation_name=name,
+        )
+    return Callback(runtime, op_id, name, callback_id, result_type=result_type, serdes=serdes)

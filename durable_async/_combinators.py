@@ -1,0 +1,110 @@
+"""Durable combinators: all, all_settled, any, race — deterministic on replay.
+
+`any` and `race` record the winner's index durably (a STEP operation), so a replay returns the
+same winner even if, in the history, several operations have finished by now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from ._errors import AllOperationsFailedError
+from ._models import OperationAction, OperationStatus, OperationType, OperationUpdate
+from ._operation import DurableOperation
+
+if TYPE_CHECKING:
+    from ._runtime import ExecutionRuntime
+
+__all__ = ["Settled", "run_all", "run_all_settled", "run_first"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Settled(Generic[T]):
+    """The outcome of one operation under `all_settled`: a value or an error."""
+
+    ok: bool
+    value: T | None = None
+    error: BaseException | None = None
+
+
+async def run_all(ops: Sequence[DurableOperation[Any]]) -> list[Any]:
+    """Every result in order; the first failure cancels the rest and is raised."""
+    tasks = [asyncio.ensure_future(op) for op in ops]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+
+
+async def run_all_settled(ops: Sequence[DurableOperation[Any]]) -> list[Settled[Any]]:
+    """Every outcome in order, failures included."""
+    outcomes = await asyncio.gather(*ops, return_exceptions=True)
+    settled: list[Settled[Any]] = []
+    for outcome in outcomes:
+        if isinstance(outcome, asyncio.CancelledError):
+            raise outcome
+        if isinstance(outcome, BaseException):
+            settled.append(Settled(False, error=outcome))
+        else:
+            settled.append(Settled(True, value=outcome))
+    return settled
+
+
+async def run_first(
+    runtime: ExecutionRuntime,
+    op_id: str,
+    name: str | None,
+    parent_id: str | None,
+    ops: Sequence[DurableOperation[Any]],
+    *,
+    successes_only: bool,
+    sub_type: str,
+) -> Any:
+    """The first operation to finish (`race`) or to succeed (`any`); the winner is recorded."""
+    recorded = runtime.store.get(op_id)
+    if recorded is not None and recorded.status is OperationStatus.SUCCEEDED:
+        payload = recorded.step_details.result if recorded.step_details else None
+        return await ops[int(payload or 0)]
+    tasks = [asyncio.ensure_future(op) for op in ops]
+    errors: list[BaseException | None] = [None] * len(tasks)
+    winner: int | None = None
+    pending = set(tasks)
+    try:
+        while pending and winner is None:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for index in sorted(tasks.index(t) for t in done):
+                task = tasks[index]
+                if task.cancelled():
+                    raise asyncio.CancelledError
+                if task.exception() is None or not successes_only:
+                    winner = index
+                    break
+                errors[index] = task.exception()
+    finally:
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+    if winner is None:
+        raise AllOperationsFailedError([e for e in errors if e is not None])
+
+    def update(action: OperationAction, **fields: Any) -> OperationUpdate:
+        return OperationUpdate(
+            id=op_id,
+            type=OperationType.STEP,
+            action=action,
+            parent_id=parent_id,
+            name=name,
+            sub_type=sub_type,
+            **fields,
+        )
+
+    runtime.batcher.enqueue(update(OperationAction.START), wait=False)
+    await runtime.send(update(OperationAction.SUCCEED, payload=str(winner)))
+    return tasks[winner].result()

@@ -1,0 +1,167 @@
+"""wait_for_condition: poll a check with durable state and backoff until it says done."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from ._duration import DurationLike, to_seconds
+from ._errors import WaitForConditionError
+from ._models import (
+    ErrorObject,
+    Operation,
+    OperationAction,
+    OperationStatus,
+    OperationType,
+    OperationUpdate,
+    StepOptions,
+)
+from ._retry import Jitter
+from ._serdes import Serdes
+from ._step import call_body, error_object, operation_error
+from ._task_context import StepScope, current_step
+
+if TYPE_CHECKING:
+    from ._runtime import ExecutionRuntime
+
+__all__ = ["WaitDecision", "WaitStrategy", "run_wait_for_condition"]
+
+S = TypeVar("S")
+_S = OperationStatus
+
+
+@dataclass(frozen=True)
+class WaitDecision:
+    """Stop polling (`done`), or check again after `delay_seconds`."""
+
+    done: bool
+    delay_seconds: int = 1
+
+
+@dataclass(frozen=True)
+class WaitStrategy(Generic[S]):
+    """When a polled condition is met, and how long to wait between checks.
+
+    Args:
+        until: returns True when the state means "done".
+        max_attempts: checks in all before giving up with `WaitForConditionError`.
+        initial_delay: delay after the first check.
+        max_delay: upper bound of any delay.
+        backoff_rate: growth factor between checks.
+        jitter: `"full"`, `"half"` or `"none"` (as for `RetryPolicy`).
+
+    Example:
+        ```python
+        job = await ctx.wait_for_condition(
+            poll_job, initial_state={"id": job_id, "done": False},
+            wait_strategy=WaitStrategy(until=lambda s: s["done"], initial_delay=10),
+        )
+        ```
+    """
+
+    until: Callable[[S], bool]
+    max_attempts: int = 60
+    initial_delay: DurationLike = 5
+    max_delay: DurationLike = 300
+    backoff_rate: float = 1.5
+    jitter: Jitter = "none"
+
+    def __call__(self, state: S, attempt: int) -> WaitDecision:
+        """Decide after check number `attempt` (1-based) produced `state`."""
+        if self.until(state):
+            return WaitDecision(True)
+        initial = to_seconds(self.initial_delay, what="initial_delay")
+        cap = to_seconds(self.max_delay, what="max_delay")
+        delay = min(initial * self.backoff_rate ** (attempt - 1), cap)
+        if self.jitter == "full":
+            delay = random.uniform(0, delay)
+        elif self.jitter == "half":
+            delay = random.uniform(delay / 2, delay)
+        return WaitDecision(False, max(1, min(cap, -int(-delay // 1))))
+
+
+def _settled_or_ready(op: Operation) -> bool:
+    return op.status is not _S.PENDING
+
+
+async def run_wait_for_condition(
+    runtime: ExecutionRuntime,
+    op_id: str,
+    name: str | None,
+    parent_id: str | None,
+    check: Callable[[Any], Any],
+    *,
+    initial_state: Any,
+    strategy: Callable[[Any, int], WaitDecision],
+    max_attempts: int | None,
+    result_type: Any,
+    serdes: Serdes,
+) -> Any:
+    """Run checks, carrying the state in the operation's RETRY payloads, until done."""
+
+    def update(action: OperationAction, **fields: Any) -> OperationUpdate:
+        return OperationUpdate(
+            id=op_id,
+            type=OperationType.STEP,
+            action=action,
+            parent_id=parent_id,
+            name=name,
+            sub_type="WaitForCondition",
+            **fields,
+        )
+
+    op = runtime.store.get(op_id)
+    while True:
+        details = op.step_details if op is not None else None
+        if op is not None and op.status is _S.SUCCEEDED:
+            return serdes.deserialize(details.result if details else None, result_type)
+        if op is not None and op.status.is_terminal:
+            raise operation_error(
+                WaitForConditionError, details.error if details else None, op_id, name
+            )
+        if op is not None and op.status is _S.PENDING:
+            nxt = details.next_attempt_timestamp if details else None
+            op = await runtime.park(op_id, _settled_or_ready, due=nxt.timestamp() if nxt else None)
+            continue
+        attempt = ((details.attempt or 0) if details else 0) + 1
+        state = (
+            serdes.deserialize(details.result, result_type)
+            if details is not None and details.result is not None
+            else initial_state
+        )
+        if op is None or op.status is not _S.STARTED:
+            runtime.batcher.enqueue(update(OperationAction.START), wait=False)
+        token = current_step.set(StepScope(runtime, op_id, name, attempt))
+        runtime.enter_busy()
+        try:
+            new_state = await call_body(check, (state,))
+        except Exception as exc:
+            failure: Exception | None = exc
+        else:
+            failure = None
+        finally:
+            runtime.exit_busy()
+            current_step.reset(token)
+        if failure is not None:
+            error = error_object(failure)
+            await runtime.send(update(OperationAction.FAIL, error=error))
+            raise operation_error(WaitForConditionError, error, op_id, name) from failure
+        payload = serdes.serialize(new_state)
+        decision = strategy(serdes.deserialize(payload, result_type), attempt)
+        if decision.done:
+            await runtime.send(update(OperationAction.SUCCEED, payload=payload))
+            return serdes.deserialize(payload, result_type)
+        limit = (
+            max_attempts if max_attempts is not None else getattr(strategy, "max_attempts", None)
+        )
+        if limit is not None and attempt >= limit:
+            error = ErrorObject(
+                error_type="WaitForConditionError",
+                error_message=f"condition not met after {attempt} checks",
+            )
+            await runtime.send(update(OperationAction.FAIL, error=error))
+            raise operation_error(WaitForConditionError, error, op_id, name)
+        opts = StepOptions(next_attempt_delay_seconds=max(1, decision.delay_seconds))
+        op = await runtime.send(update(OperationAction.RETRY, payload=payload, step_options=opts))

@@ -1,0 +1,294 @@
+"""Context operations that coordinate with the world: callbacks, invokes, polling, combinators.
+
+`DurableContext` inherits these; they live here to keep each module to one idea.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from ._callback import Callback, start_callback
+from ._combinators import Settled, run_all, run_all_settled, run_first
+from ._condition import WaitDecision, run_wait_for_condition
+from ._duration import DurationLike, to_seconds
+from ._errors import CallbackSubmitterError, StepError
+from ._invoke import run_invoke
+from ._models import Operation, OperationType
+from ._operation import DurableOperation
+from ._retry import RetryLike, RetryPolicy
+from ._serdes import Serdes
+
+if TYPE_CHECKING:
+    from ._context import DurableContext
+    from ._runtime import ExecutionRuntime
+
+__all__ = ["CoordinationOps"]
+
+T = TypeVar("T")
+S = TypeVar("S")
+
+
+class _Host(Protocol):
+    _runtime: ExecutionRuntime
+    _parent_id: str | None
+
+    def _begin(
+        self, kind: OperationType, sub_type: str, name: str | None
+    ) -> tuple[str, Operation | None]: ...
+
+    def step(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        name: str | None = ...,
+        retry: RetryLike | None = ...,
+        result_type: Any = ...,
+    ) -> DurableOperation[Any]: ...
+
+    def _child_operation(
+        self,
+        sub_type: str,
+        name: str | None,
+        body: Callable[[DurableContext], Coroutine[Any, Any, Any]],
+        *,
+        result_type: Any,
+        serdes: Serdes,
+    ) -> DurableOperation[Any]: ...
+
+
+def _optional_seconds(value: DurationLike | None, what: str) -> int:
+    return 0 if value is None else to_seconds(value, what=what)
+
+
+class CoordinationOps:
+    """Callbacks, chained invokes, condition polling, combinators and replay-safe values."""
+
+    def create_callback(
+        self: _Host,
+        *,
+        name: str | None = None,
+        timeout: DurationLike | None = None,
+        heartbeat_timeout: DurationLike | None = None,
+        result_type: Any = None,
+    ) -> DurableOperation[Callback[Any]]:
+        """Start a callback; awaiting gives a `Callback` with its service-generated id.
+
+        Args:
+            name: the operation's name.
+            timeout: how long to wait for the result (default: no limit).
+            heartbeat_timeout: the longest silence between heartbeats (default: no limit).
+            result_type: the type to validate the sender's result into.
+
+        Example:
+            ```python
+            callback = await ctx.create_callback(name="approval", timeout=3600)
+            await ctx.step(send_approval_email, callback.callback_id)
+            decision = await callback
+            ```
+        """
+        timeout_s = _optional_seconds(timeout, "callback timeout")
+        heartbeat_s = _optional_seconds(heartbeat_timeout, "callback heartbeat timeout")
+        op_id, _ = self._begin(OperationType.CALLBACK, "Callback", name)
+        runtime, parent = self._runtime, self._parent_id
+        return DurableOperation(
+            runtime,
+            op_id,
+            name,
+            lambda: start_callback(
+                runtime,
+                op_id,
+                name,
+                parent,
+                sub_type="Callback",
+                timeout_seconds=timeout_s,
+                heartbeat_seconds=heartbeat_s,
+                result_type=result_type,
+                serdes=runtime.serdes,
+            ),
+        )
+
+    def wait_for_callback(
+        self: _Host,
+        submitter: Callable[[str], Any],
+        *,
+        name: str | None = None,
+        timeout: DurationLike | None = None,
+        heartbeat_timeout: DurationLike | None = None,
+        retry: RetryLike | None = None,
+        result_type: Any = None,
+    ) -> DurableOperation[Any]:
+        """Create a callback, hand its id to `submitter` in a step, and wait for the result.
+
+        Runs in a child context (sub-type `WaitForCallback`) holding the callback and the
+        submitter step. `submitter(callback_id)` may be sync or async; `retry` is its policy
+        (default: no retry).
+
+        Raises:
+            CallbackSubmitterError: the submitter failed for good.
+            CallbackError: the sender reported a failure.
+            CallbackTimeoutError: no result or heartbeat in time.
+        """
+        policy = retry or RetryPolicy.none()
+
+        async def body(child: DurableContext) -> Any:
+            callback = await child.create_callback(
+                name=name,
+                timeout=timeout,
+                heartbeat_timeout=heartbeat_timeout,
+                result_type=result_type,
+            )
+            try:
+                await child.step(submitter, callback.callback_id, name="submitter", retry=policy)
+            except StepError as exc:
+                raise CallbackSubmitterError(
+                    exc.error_type,
+                    exc.error_message,
+                    operation_id=exc.operation_id,
+                    operation_name=name,
+                ) from exc
+            return await callback
+
+        return self._child_operation(
+            "WaitForCallback", name, body, result_type=result_type, serdes=self._runtime.serdes
+        )
+
+    def invoke(
+        self: _Host,
+        function_name: str,
+        payload: Any = None,
+        *,
+        name: str | None = None,
+        tenant_id: str | None = None,
+        result_type: Any = None,
+    ) -> DurableOperation[Any]:
+        """Invoke another Lambda function durably and return its result.
+
+        Raises:
+            InvokeError: the invoked function FAILED, TIMED_OUT or was STOPPED.
+        """
+        op_id, _ = self._begin(OperationType.CHAINED_INVOKE, "ChainedInvoke", name)
+        runtime, parent = self._runtime, self._parent_id
+        return DurableOperation(
+            runtime,
+            op_id,
+            name,
+            lambda: run_invoke(
+                runtime,
+                op_id,
+                name,
+                parent,
+                function_name,
+                payload,
+                tenant_id=tenant_id,
+                result_type=result_type,
+                serdes=runtime.serdes,
+            ),
+        )
+
+    def wait_for_condition(
+        self: _Host,
+        check: Callable[[S], S | Awaitable[S]],
+        *,
+        initial_state: S,
+        wait_strategy: Callable[[S, int], WaitDecision],
+        name: str | None = None,
+        max_attempts: int | None = None,
+        result_type: Any = None,
+    ) -> DurableOperation[S]:
+        """Poll `check(state) -> new_state` until `wait_strategy` says done.
+
+        The state is checkpointed between checks (a STEP with sub-type `WaitForCondition`
+        retried with the strategy's delays), so polling survives suspension without re-running
+        completed checks. `WaitStrategy` gives backoff with jitter and a bound on attempts.
+
+        Raises:
+            WaitForConditionError: the check raised, or attempts ran out.
+        """
+        op_id, _ = self._begin(OperationType.STEP, "WaitForCondition", name)
+        runtime, parent = self._runtime, self._parent_id
+        return DurableOperation(
+            runtime,
+            op_id,
+            name,
+            lambda: run_wait_for_condition(
+                runtime,
+                op_id,
+                name,
+                parent,
+                check,
+                initial_state=initial_state,
+                strategy=wait_strategy,
+                max_attempts=max_attempts,
+                result_type=result_type,
+                serdes=runtime.serdes,
+            ),
+        )
+
+    # -- combinators -------------------------------------------------------------------------
+
+    async def all(self, *ops: DurableOperation[Any]) -> list[Any]:
+        """Await every operation; results in order. The first failure cancels the rest."""
+        return await run_all(ops)
+
+    async def all_settled(self, *ops: DurableOperation[Any]) -> list[Settled[Any]]:
+        """Await every operation; each outcome (value or error) in order."""
+        return await run_all_settled(ops)
+
+    def any(
+        self: _Host, *ops: DurableOperation[Any], name: str | None = None
+    ) -> DurableOperation[Any]:
+        """The result of the first operation to succeed; the winner is recorded durably.
+
+        Raises:
+            AllOperationsFailedError: every operation failed.
+        """
+        return _first(self, ops, name, successes_only=True, sub_type="Any")
+
+    def race(
+        self: _Host, *ops: DurableOperation[Any], name: str | None = None
+    ) -> DurableOperation[Any]:
+        """The outcome of the first operation to finish, success or failure, recorded durably."""
+        return _first(self, ops, name, successes_only=False, sub_type="Race")
+
+    # -- replay-safe values ------------------------------------------------------------------
+
+    def random(self: _Host, *, name: str = "random") -> DurableOperation[float]:
+        """A random float in [0, 1), recorded so replay sees the same value."""
+        return self.step(random.random, name=name)
+
+    def uuid4(self: _Host, *, name: str = "uuid4") -> DurableOperation[uuid.UUID]:
+        """A random UUID, recorded so replay sees the same value."""
+        return self.step(lambda: str(uuid.uuid4()), name=name, result_type=uuid.UUID)
+
+    def now(self: _Host, *, name: str = "now") -> DurableOperation[dt.datetime]:
+        """The current time (UTC), recorded so replay sees the same value."""
+        clock = self._runtime.clock
+        return self.step(
+            lambda: dt.datetime.fromtimestamp(clock.now(), tz=dt.UTC).isoformat(),
+            name=name,
+            result_type=dt.datetime,
+        )
+
+
+def _first(
+    host: _Host,
+    ops: tuple[DurableOperation[Any], ...],
+    name: str | None,
+    *,
+    successes_only: bool,
+    sub_type: str,
+) -> DurableOperation[Any]:
+    op_id, _ = host._begin(OperationType.STEP, sub_type, name)
+    runtime, parent = host._runtime, host._parent_id
+    return DurableOperation(
+        runtime,
+        op_id,
+        name,
+        lambda: run_first(
+            runtime, op_id, name, parent, ops, successes_only=successes_only, sub_type=sub_type
+        ),
+    )
