@@ -5,15 +5,24 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._clock import ManualClock
-from .._errors import DurableError
+from .._errors import BackendUnavailableError, DurableError
 from .._handler import DurableHandler
 from .._memory_backend import InvokeOutcome, MemoryBackend
-from .._models import ErrorObject, InvocationStatus, Operation, OperationStatus, OperationType
+from .._models import (
+    CheckpointResponse,
+    ErrorObject,
+    ExecutionState,
+    InvocationStatus,
+    Operation,
+    OperationStatus,
+    OperationType,
+    OperationUpdate,
+)
 
 __all__ = ["LocalRunner", "RunResult", "RunningExecution"]
 
@@ -99,6 +108,34 @@ class RunningExecution:
         return await self._task
 
 
+class _SimulatedCrash(BackendUnavailableError):
+    """The invocation 'died' after a checkpoint reached the service."""
+
+
+class _Crashing:
+    """A backend view that loses the response of the invocation's first checkpoint."""
+
+    def __init__(self, backend: MemoryBackend) -> None:
+        self._backend = backend
+        self.clock = backend.clock
+
+    async def checkpoint(
+        self,
+        arn: str,
+        token: str,
+        updates: Sequence[OperationUpdate],
+        *,
+        client_token: str | None = None,
+    ) -> CheckpointResponse:
+        await self._backend.checkpoint(arn, token, updates, client_token=client_token)
+        raise _SimulatedCrash("simulated crash after a checkpoint", code="SimulatedCrash")
+
+    async def get_state(
+        self, arn: str, token: str, *, marker: str | None = None, max_items: int = 1000
+    ) -> ExecutionState:
+        return await self._backend.get_state(arn, token, marker=marker, max_items=max_items)
+
+
 class LocalRunner:
     """Runs a durable handler on a `MemoryBackend`, re-invoking it until it ends.
 
@@ -111,6 +148,10 @@ class LocalRunner:
         handler: the `@durable_execution` handler.
         backend: the embedded backend (default: a new one on a `ManualClock`).
         max_invocations: a bound that turns a runaway workflow into a clear error.
+        always_replay: end every invocation right after its first checkpoint reaches the
+            service (as if the function crashed before reading the response) and invoke
+            again, so the workflow replays from every point of its history. A correct
+            handler gives the same result either way.
 
     Example:
         ```python
@@ -125,10 +166,12 @@ class LocalRunner:
         *,
         backend: MemoryBackend | None = None,
         max_invocations: int = 1000,
+        always_replay: bool = False,
     ) -> None:
         self.handler = handler
         self.backend = backend or MemoryBackend()
         self.max_invocations = max_invocations
+        self.always_replay = always_replay
         self.functions: dict[str, DurableHandler[Any, Any] | Callable[[Any], Any]] = {}
         if self.backend.invoker is None:
             self.backend.invoker = self._invoke
@@ -158,14 +201,23 @@ class LocalRunner:
             invocations += 1
             started = backend.clock.now()
             changes = backend.changes(arn)
-            output = await self.handler.invoke_output(event, backend=backend)
+            if invocations > self.max_invocations:
+                raise DurableError(
+                    f"execution {arn} still running after {invocations - 1} invocations"
+                )
+            if self.always_replay:
+                try:
+                    output = await self.handler.invoke_output(event, backend=_Crashing(backend))
+                except _SimulatedCrash:
+                    event = backend.invocation_event(arn)
+                    continue
+            else:
+                output = await self.handler.invoke_output(event, backend=backend)
             backend.complete_invocation(
                 arn, output, started=started, request_id=f"local-{invocations}"
             )
             if output.status is not InvocationStatus.PENDING:
                 break
-            if invocations >= self.max_invocations:
-                raise DurableError(f"execution {arn} still PENDING after {invocations} invocations")
             if backend.changes(arn) == changes:
                 await self._next_event(arn)
             event = backend.invocation_event(arn)
