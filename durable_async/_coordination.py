@@ -15,7 +15,14 @@ from ._callback import Callback, start_callback
 from ._combinators import Settled, run_all, run_all_settled, run_first
 from ._condition import WaitDecision, run_wait_for_condition
 from ._duration import DurationLike, to_seconds
-from ._errors import CallbackSubmitterError, StepError
+from ._errors import (
+    CallbackError,
+    CallbackSubmitterError,
+    CallbackTimeoutError,
+    ChildContextError,
+    OperationError,
+    StepError,
+)
 from ._invoke import run_invoke
 from ._models import Operation, OperationType
 from ._operation import DurableOperation
@@ -30,6 +37,11 @@ __all__ = ["CoordinationOps"]
 
 T = TypeVar("T")
 S = TypeVar("S")
+
+
+_CALLBACK_ERRORS: dict[str | None, type[OperationError]] = {
+    cls.__name__: cls for cls in (CallbackError, CallbackTimeoutError, CallbackSubmitterError)
+}
 
 
 class _Host(Protocol):
@@ -152,9 +164,25 @@ class CoordinationOps:
                 ) from exc
             return await callback
 
-        return self._child_operation(
+        inner = self._child_operation(
             "WaitForCallback", name, body, result_type=result_type, serdes=self._runtime.serdes
         )
+
+        async def typed() -> Any:
+            try:
+                return await inner
+            except ChildContextError as exc:  # surface the callback's own error class
+                cls = _CALLBACK_ERRORS.get(exc.error_type)
+                if cls is None:
+                    raise
+                raise cls(
+                    exc.error_data or exc.error_type,
+                    exc.error_message,
+                    operation_id=exc.operation_id,
+                    operation_name=name,
+                ) from None
+
+        return DurableOperation(self._runtime, inner.operation_id, name, typed)
 
     def invoke(
         self: _Host,

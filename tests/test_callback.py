@@ -119,16 +119,42 @@ async def test_a_failing_submitter_raises_callback_submitter_error() -> None:
     def submit(callback_id: str) -> None:
         raise ConnectionError("queue unreachable")
 
+    seen: list[tuple[str, str, bool]] = []
+
     @durable_execution
     async def handler(event: None, ctx: DurableContext) -> str:
         try:
             await ctx.wait_for_callback(submit, name="external")
-        except Exception as exc:
-            return type(exc).__name__ + ": " + str(exc)
-        return "no error"
+        except CallbackSubmitterError as exc:
+            seen.append((exc.error_type, exc.error_message, ctx.replaying))
+        await ctx.wait(1)
+        return "handled"
 
     result = await LocalRunner(handler).run()
-    assert result.result.startswith("ChildContextError")
-    assert "CallbackSubmitterError" in result.result
-    assert "queue unreachable" in result.result
-    assert CallbackSubmitterError.__mro__[1].__name__ == "OperationError"
+    assert result.result == "handled"
+    # the same typed error on the first run and on replay, with the submitter's own error
+    assert seen == [
+        ("ConnectionError", "queue unreachable", False),
+        ("ConnectionError", "queue unreachable", True),
+    ]
+
+
+async def test_callback_errors_inside_wait_for_callback_keep_their_class() -> None:
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> str:
+        try:
+            await ctx.wait_for_callback(lambda cid: None, name="ask", timeout=60)
+        except CallbackTimeoutError as exc:
+            return f"timeout {exc.error_type}"
+        except CallbackError as exc:
+            return f"error {exc.error_type}: {exc.error_message}"
+        return "answered"
+
+    clock = ManualClock(start=0.0)
+    run = LocalRunner(handler, backend=MemoryBackend(clock=clock)).start()
+    await run.callback_id("ask")
+    clock.advance(61)
+    assert (await run.result()).result == "timeout Callback.Timeout"
+    run = LocalRunner(handler).start()
+    run.send_callback_failure(await run.callback_id("ask"), "Denied", "no")
+    assert (await run.result()).result == "error Denied: no"
