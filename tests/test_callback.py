@@ -158,3 +158,8 @@ async def test_callback_errors_inside_wait_for_callback_keep_their_class() -> No
     run = LocalRunner(handler).start()
     run.send_callback_failure(await run.callback_id("ask"), "Denied", "no")
     assert (await run.result()).result == "error Denied: no"
+
+
+async def test_callback_grace_lets_an_unanswered_callback_time_out_on_its_own() -> None:
+    result = await LocalRunner(approval, callback_grace=0.01).run()
+    assert result.result == "timed out: Callback.Heartbeat"  # 600 s heartbeat < 3600 s timeout

@@ -152,6 +152,10 @@ class LocalRunner:
             service (as if the function crashed before reading the response) and invoke
             again, so the workflow replays from every point of its history. A correct
             handler gives the same result either way.
+        callback_grace: when an invocation suspends on callbacks only, how many seconds of
+            real time to wait for an outside event before skipping the clock to the next
+            callback timeout (default `None`: wait for the event, or for the test to advance
+            the clock).
 
     Example:
         ```python
@@ -167,11 +171,13 @@ class LocalRunner:
         backend: MemoryBackend | None = None,
         max_invocations: int = 1000,
         always_replay: bool = False,
+        callback_grace: float | None = None,
     ) -> None:
         self.handler = handler
         self.backend = backend or MemoryBackend()
         self.max_invocations = max_invocations
         self.always_replay = always_replay
+        self.callback_grace = callback_grace
         self.functions: dict[str, DurableHandler[Any, Any] | Callable[[Any], Any]] = {}
         if self.backend.invoker is None:
             self.backend.invoker = self._invoke
@@ -245,10 +251,14 @@ class LocalRunner:
         if deadline is not None:
             waiters.append(asyncio.ensure_future(clock.sleep_until(deadline)))
         try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                waiters, timeout=self.callback_grace, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             for waiter in waiters:
                 waiter.cancel()
+        if not done and deadline is not None and isinstance(clock, ManualClock):
+            clock.advance_to(deadline)  # nobody answered in time: let the timeout happen
 
     async def _invoke(self, name: str, payload: str | None) -> InvokeOutcome:
         target = self.functions.get(name)
