@@ -57,6 +57,13 @@ from ._models import Operation as Operation
 from ._models import OperationStatus as OperationStatus
 from ._models import OperationType as OperationType
 from ._operation import DurableOperation as DurableOperation
+from ._plugins import AttemptEnd as AttemptEnd
+from ._plugins import AttemptStart as AttemptStart
+from ._plugins import DurablePlugin as DurablePlugin
+from ._plugins import InvocationEnd as InvocationEnd
+from ._plugins import InvocationStart as InvocationStart
+from ._plugins import OperationEnd as OperationEnd
+from ._plugins import OperationStart as OperationStart
 from ._retry import RetryDecision as RetryDecision
 from ._retry import RetryPolicy as RetryPolicy
 from ._serdes import JsonSerdes as JsonSerdes
@@ -66,6 +73,8 @@ from ._step import StepSemantics as StepSemantics
 
 __all__ = [
     "AllOperationsFailedError",
+    "AttemptEnd",
+    "AttemptStart",
     "Backend",
     "BackendError",
     "BackendUnavailableError",
@@ -86,9 +95,12 @@ __all__ = [
     "DurableError",
     "DurableHandler",
     "DurableOperation",
+    "DurablePlugin",
     "Duration",
     "ErrorObject",
     "InvalidInvocationError",
+    "InvocationEnd",
+    "InvocationStart",
     "InvocationStatus",
     "InvokeError",
     "JsonSerdes",
@@ -96,7 +108,9 @@ __all__ = [
     "MemoryBackend",
     "NonDeterministicExecutionError",
     "Operation",
+    "OperationEnd",
     "OperationError",
+    "OperationStart",
     "OperationStatus",
     "OperationType",
     "RetryDecision",

@@ -20,8 +20,7 @@ from ._models import (
 )
 from ._retry import Jitter
 from ._serdes import Serdes
-from ._step import call_body, error_object, operation_error
-from ._task_context import StepScope, current_step
+from ._step import error_object, operation_error, run_attempt
 
 if TYPE_CHECKING:
     from ._runtime import ExecutionRuntime
@@ -133,17 +132,9 @@ async def run_wait_for_condition(
         )
         if op is None or op.status is not _S.STARTED:
             runtime.batcher.enqueue(update(OperationAction.START), wait=False)
-        token = current_step.set(StepScope(runtime, op_id, name, attempt))
-        runtime.enter_busy()
-        try:
-            new_state = await call_body(check, (state,))
-        except Exception as exc:
-            failure: Exception | None = exc
-        else:
-            failure = None
-        finally:
-            runtime.exit_busy()
-            current_step.reset(token)
+        new_state, failure = await run_attempt(
+            runtime, op_id, name, "WaitForCondition", attempt, check, (state,)
+        )
         if failure is not None:
             error = error_object(failure)
             await runtime.send(update(OperationAction.FAIL, error=error))

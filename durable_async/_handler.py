@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, Generic, TypeVar, overload
 
 from pydantic import ValidationError as PydanticValidationError
@@ -22,6 +22,7 @@ from ._models import (
     Operation,
     OperationType,
 )
+from ._plugins import DurablePlugin, InvocationEnd, InvocationStart, PluginSet
 from ._runtime import ExecutionRuntime
 from ._serdes import Serdes
 
@@ -49,8 +50,10 @@ class DurableHandler(Generic[E, R]):
         backend: Backend | None = None,
         serdes: Serdes | None = None,
         checkpoint_window: float = DEFAULT_WINDOW,
+        plugins: Sequence[DurablePlugin] = (),
     ) -> None:
         self.fn = fn
+        self._plugins = tuple(plugins)
         self._backend = backend
         self._serdes = serdes
         self._window = checkpoint_window
@@ -125,16 +128,29 @@ class DurableHandler(Generic[E, R]):
             )
             operations.extend(page.operations)
             marker = page.next_marker
+        arn = invocation.durable_execution_arn
+        plugins = PluginSet(self._plugins)
+        if plugins:
+            await plugins.emit_and_wait(
+                "on_invocation_start", InvocationStart(arn, len(operations) == 1)
+            )
         runtime = ExecutionRuntime(
             backend,
-            invocation.durable_execution_arn,
+            arn,
             invocation.checkpoint_token,
             operations,
             serdes=self._serdes,
             window=self._window,
+            plugins=plugins,
         )
         ctx = DurableContext(runtime, lambda_context=lambda_context)
-        return await runtime.run(lambda: self.fn(user_input, ctx))
+        output = await runtime.run(lambda: self.fn(user_input, ctx))
+        if plugins:
+            await plugins.drain()
+            await plugins.emit_and_wait(
+                "on_invocation_end", InvocationEnd(arn, output.status, output.error)
+            )
+        return output
 
     def _default_backend(self) -> Backend:
         if self._backend is None:
@@ -194,6 +210,7 @@ def durable_execution(
     backend: Backend | None = ...,
     serdes: Serdes | None = ...,
     checkpoint_window: float = ...,
+    plugins: Sequence[DurablePlugin] = ...,
 ) -> Callable[[UserHandler[E, R]], DurableHandler[E, R]]: ...
 
 
@@ -204,6 +221,7 @@ def durable_execution(
     backend: Backend | None = None,
     serdes: Serdes | None = None,
     checkpoint_window: float = DEFAULT_WINDOW,
+    plugins: Sequence[DurablePlugin] = (),
 ) -> DurableHandler[E, R] | Callable[[UserHandler[E, R]], DurableHandler[E, R]]:
     """Make `async def handler(event, ctx)` a durable Lambda handler.
 
@@ -212,6 +230,7 @@ def durable_execution(
         backend: the service (default: AWS through aiobotocore, created on first use).
         serdes: how results are serialised (default: JSON).
         checkpoint_window: seconds fire-and-forget checkpoints may wait to coalesce.
+        plugins: `DurablePlugin`s observing invocations, operations and step attempts.
 
     Example:
         ```python
@@ -227,7 +246,11 @@ def durable_execution(
         if not asyncio.iscoroutinefunction(f):
             raise TypeError(f"@durable_execution needs an async def handler, got {f!r}")
         return DurableHandler(
-            f, backend=backend, serdes=serdes, checkpoint_window=checkpoint_window
+            f,
+            backend=backend,
+            serdes=serdes,
+            checkpoint_window=checkpoint_window,
+            plugins=plugins,
         )
 
     return wrap(fn) if fn is not None else wrap

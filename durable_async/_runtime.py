@@ -35,6 +35,7 @@ from ._models import (
     OperationType,
     OperationUpdate,
 )
+from ._plugins import OperationEnd, OperationStart, PluginSet
 from ._quiescence import is_blocked, waiter_of
 from ._serdes import JsonSerdes, Serdes
 from ._store import Condition, OperationStore
@@ -58,12 +59,14 @@ class ExecutionRuntime:
         *,
         serdes: Serdes | None = None,
         window: float = DEFAULT_WINDOW,
+        plugins: PluginSet | None = None,
     ) -> None:
         self.backend = backend
         self.clock = backend.clock
         self.arn = execution_arn
         self.serdes: Serdes = serdes or JsonSerdes()
-        self.store = OperationStore(operations)
+        self.plugins = plugins or PluginSet(())
+        self.store = OperationStore(operations, observer=self._observe if self.plugins else None)
         self.execution_op = operations[0]
         self.batcher = CheckpointBatcher(
             backend,
@@ -151,6 +154,16 @@ class ExecutionRuntime:
         if op is None:  # a service that acknowledged without returning the operation
             raise SuspendExecution(f"the service did not return operation {update.id}")
         return op
+
+    def _observe(self, old: Operation | None, new: Operation) -> None:
+        """Tell plugins about operations starting and ending, once each."""
+        if new.type is OperationType.EXECUTION:
+            return
+        ident = (self.arn, new.id, new.type, new.sub_type, new.name, new.parent_id)
+        if old is None:
+            self.plugins.emit("on_operation_start", OperationStart(*ident))
+        if new.status.is_terminal and (old is None or not old.status.is_terminal):
+            self.plugins.emit("on_operation_end", OperationEnd(*ident, new.status))
 
     # -- suspension --------------------------------------------------------------------------
 

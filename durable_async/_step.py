@@ -21,6 +21,7 @@ from ._models import (
     OperationUpdate,
     StepOptions,
 )
+from ._plugins import AttemptEnd, AttemptStart
 from ._retry import RetryDecision, RetryLike, RetryPolicy
 from ._serdes import Serdes
 from ._task_context import StepScope, current_step
@@ -34,6 +35,7 @@ __all__ = [
     "call_body",
     "error_object",
     "operation_error",
+    "run_attempt",
     "run_step",
 ]
 
@@ -94,6 +96,37 @@ async def call_body(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
     if inspect.iscoroutinefunction(fn):
         return await fn(*args)
     return await anyio.to_thread.run_sync(functools.partial(fn, *args))
+
+
+async def run_attempt(
+    runtime: ExecutionRuntime,
+    op_id: str,
+    name: str | None,
+    sub_type: str,
+    attempt: int,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+) -> tuple[Any, Exception | None]:
+    """Run one attempt of a body inside its step scope; return (value, error)."""
+    plugins = runtime.plugins
+    ident = (runtime.arn, op_id, OperationType.STEP, sub_type, name, attempt)
+    token = current_step.set(StepScope(runtime, op_id, name, attempt))
+    runtime.enter_busy()
+    try:
+        if plugins:
+            plugins.emit("on_attempt_start", AttemptStart(*ident))
+        try:
+            value = await call_body(fn, args)
+        except Exception as exc:
+            if plugins:
+                plugins.emit("on_attempt_end", AttemptEnd(*ident, "FAILED", exc))
+            return None, exc
+        if plugins:
+            plugins.emit("on_attempt_end", AttemptEnd(*ident, "SUCCEEDED"))
+        return value, None
+    finally:
+        runtime.exit_busy()
+        current_step.reset(token)
 
 
 async def run_step(
@@ -163,17 +196,7 @@ async def run_step(
                 await runtime.send(start)
             else:
                 runtime.batcher.enqueue(start, wait=False)
-        token = current_step.set(StepScope(runtime, op_id, name, attempt))
-        runtime.enter_busy()
-        try:
-            value = await call_body(fn, args)
-        except Exception as exc:
-            outcome: BaseException | None = exc
-        else:
-            outcome = None
-        finally:
-            runtime.exit_busy()
-            current_step.reset(token)
+        value, outcome = await run_attempt(runtime, op_id, name, "Step", attempt, fn, args)
         if outcome is not None:
             op = await give_up_or_retry(outcome, attempt)
             continue

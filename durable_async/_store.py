@@ -19,8 +19,14 @@ class OperationStore:
     waiter always resumes with the new state in place.
     """
 
-    def __init__(self, operations: Iterable[Operation] = ()) -> None:
+    def __init__(
+        self,
+        operations: Iterable[Operation] = (),
+        *,
+        observer: Callable[[Operation | None, Operation], None] | None = None,
+    ) -> None:
         self._ops: dict[str, Operation] = {op.id: op for op in operations}
+        self._observer = observer
         self._recorded: dict[str | None, int] = {}
         for op in self._ops.values():
             if op.type is not OperationType.EXECUTION:
@@ -46,6 +52,8 @@ class OperationStore:
         """Take in operations from a response, then resolve the watchers they satisfy."""
         woken: list[Operation] = []
         for op in operations:
+            if self._observer is not None:
+                self._observer(self._ops.get(op.id), op)
             self._ops[op.id] = op
             if op.id in self._watchers:
                 woken.append(op)
