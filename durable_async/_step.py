@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
 
-from ._errors import OperationError, StepError
+from ._errors import (
+    DurableCallInStepError,
+    NonDeterministicExecutionError,
+    OperationError,
+    StepError,
+)
 from ._models import (
     ErrorObject,
     Operation,
@@ -42,6 +47,7 @@ __all__ = [
 _S = OperationStatus
 E = TypeVar("E", bound=OperationError)
 _DEFAULT_RETRY = RetryPolicy.default()
+_NEVER_RETRY = (DurableCallInStepError, NonDeterministicExecutionError)
 
 
 class StepSemantics(StrEnum):
@@ -158,7 +164,8 @@ async def run_step(
         )
 
     async def give_up_or_retry(exc: BaseException, attempt: int) -> Operation:
-        decision = policy(exc, attempt)
+        # A durable call inside the body is a programming error: retrying cannot fix it.
+        decision = RetryDecision.stop() if isinstance(exc, _NEVER_RETRY) else policy(exc, attempt)
         if not isinstance(decision, RetryDecision):
             raise TypeError(f"retry strategy of step {name or op_id!r} returned {decision!r}")
         error = error_object(exc)

@@ -192,7 +192,7 @@ async def test_durable_call_inside_a_step_body_is_a_clear_error() -> None:
             await ctx.wait(1)
 
         try:
-            await ctx.step(nested, name="outer", retry=RetryPolicy.none())
+            await ctx.step(nested, name="outer")  # the default policy would retry 6 times
         except StepError as exc:
             return exc.error_type + ": " + exc.error_message
         return "no error"
@@ -200,6 +200,8 @@ async def test_durable_call_inside_a_step_body_is_a_clear_error() -> None:
     result = await LocalRunner(handler).run()
     assert result.result.startswith("DurableCallInStepError")
     assert "'outer'" in result.result
+    assert result.invocations == 1  # a programming error is never retried
+    assert result.operation("outer").step_details.attempt == 0  # type: ignore[union-attr]
 
 
 async def test_durable_call_inside_a_sync_step_body_in_a_thread_is_rejected_too() -> None:
