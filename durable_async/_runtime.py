@@ -3,7 +3,7 @@
 It owns the operation store, the checkpoint batcher, the set of tasks that run handler code, and
 the decision to suspend. Nothing here is global: many invocations can share one event loop.
 
-The suspension rule (see docs/concepts.md):
+The suspension rule (see docs/concepts/replay.md):
     the invocation suspends when no step body is executing, no checkpoint is queued or in flight,
     at least one operation waits on the service (a timer, a retry delay, ...), and every task that
     has touched this execution's durable API is blocked on a future that is not done — and that
