@@ -1,4 +1,20 @@
-"""The AWS backend: the Lambda durable execution API through one reused aiobotocore client."""
+"""The AWS backend: the Lambda durable execution API through one reused aiobotocore client.
+
+`AwsBackend` implements the `Backend` protocol with two service operations,
+`CheckpointDurableExecution` and `GetDurableExecutionState`. Unless a client is injected, it
+creates one aiobotocore `lambda` client on first use and keeps it for the life of the process, so
+a warm Lambda sandbox pays for the client (and its connection pool) once, not per invocation.
+
+botocore's standard retry mode already retries throttling, server errors and dropped connections
+(`max_attempts` in total). What is still failing afterwards is mapped to the runtime's errors:
+
+| service answer                                              | raised                      |
+| ----------------------------------------------------------- | --------------------------- |
+| `InvalidParameterValueException` "Invalid checkpoint token" | `StaleCheckpointTokenError` |
+| `TooManyRequestsException`, `ServiceException`, 429, 5xx    | `BackendUnavailableError`   |
+| connection refused, dropped or timed out                    | `BackendUnavailableError`   |
+| `KMS*` (sent as 502), every other 4xx                       | `CheckpointRejectedError`   |
+"""
 
 from __future__ import annotations
 
@@ -6,7 +22,21 @@ import asyncio
 import os
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
+from types import TracebackType
 from typing import Any
+
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    HTTPClientError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from ._clock import Clock, SystemClock
 from ._errors import (
@@ -17,47 +47,95 @@ from ._errors import (
 )
 from ._models import CheckpointResponse, ExecutionState, Operation, OperationUpdate
 
-__all__ = ["AwsBackend", "classify_error"]
+__all__ = ["AwsBackend"]
 
-_TRANSIENT_CODES = {"TooManyRequestsException", "ServiceException", "ThrottlingException"}
+_CHECKPOINT = "CheckpointDurableExecution"
+_GET_STATE = "GetDurableExecutionState"
+_STALE_TOKEN_CODE = "InvalidParameterValueException"
+_STALE_TOKEN_PREFIX = "invalid checkpoint token"
+_TRANSIENT_CODES = frozenset({"TooManyRequestsException", "ServiceException"})
+_CONNECTION_ERRORS = (
+    EndpointConnectionError,
+    ConnectionClosedError,
+    ReadTimeoutError,
+    ConnectTimeoutError,
+    BotocoreConnectionError,
+    HTTPClientError,
+)
+_MAX_PAGE = 1000
 
 
-def classify_error(operation: str, exc: Exception) -> BackendError:
-    """Map a botocore error to the runtime's error classes (see the Backend protocol).
+def _default_region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
-    A stale checkpoint token ends the invocation quietly; throttling, 5xx and connection errors
-    are retried by Lambda; KMS errors and every other 4xx fail the execution.
-    """
-    from botocore.exceptions import ClientError
 
-    if not isinstance(exc, ClientError):
-        return BackendUnavailableError(f"{operation}: {exc}", code=type(exc).__name__, cause=exc)
-    error = exc.response.get("Error", {})
-    code = str(error.get("Code", ""))
-    message = str(error.get("Message", ""))
-    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-    text = f"{operation} failed with {code or status}: {message}"
-    if code == "InvalidParameterValueException" and message.lower().startswith(
-        "invalid checkpoint token"
-    ):
-        return StaleCheckpointTokenError(text, code=code, cause=exc)
+def _classify_client_error(operation: str, err: Any) -> BackendError:
+    """Map a botocore `ClientError` to the runtime's error classes."""
+    response: dict[str, Any] = getattr(err, "response", None) or {}
+    error: dict[str, Any] = response.get("Error") or {}
+    code = str(error.get("Code") or "")
+    message = str(error.get("Message") or "")
+    metadata: dict[str, Any] = response.get("ResponseMetadata") or {}
+    try:
+        status = int(metadata.get("HTTPStatusCode") or 0)
+    except (TypeError, ValueError):
+        status = 0
+    label = code or "UnknownError"
+    text = f"{operation} failed: {label} (HTTP {status or '?'}): {message or '(no message)'}"
+    if code == _STALE_TOKEN_CODE and message.lower().startswith(_STALE_TOKEN_PREFIX):
+        return StaleCheckpointTokenError(text, code=code, cause=err)
+    # KMS errors come back as 502, so they are recognised before the 5xx rule.
+    if code.startswith("KMS"):
+        return CheckpointRejectedError(text, code=code, cause=err)
     if code in _TRANSIENT_CODES or status == 429 or status >= 500:
-        return BackendUnavailableError(text, code=code, cause=exc)
-    return CheckpointRejectedError(text, code=code, cause=exc)
+        return BackendUnavailableError(text, code=code or None, cause=err)
+    return CheckpointRejectedError(text, code=code or None, cause=err)
+
+
+def _classify(operation: str, exc: Exception) -> BackendError | None:
+    """Map an exception raised by a client call; `None` for exceptions that are not botocore's."""
+    if isinstance(exc, ClientError):
+        return _classify_client_error(operation, exc)
+    code = type(exc).__name__
+    if isinstance(exc, _CONNECTION_ERRORS):
+        return BackendUnavailableError(
+            f"{operation} failed: {code} (no response): {exc}", code=code, cause=exc
+        )
+    if isinstance(exc, ParamValidationError):
+        return CheckpointRejectedError(
+            f"{operation} failed: {code} (request not sent): {exc}", code=code, cause=exc
+        )
+    if isinstance(exc, BotoCoreError):
+        # Credentials or endpoint resolution trouble on this side: let Lambda retry.
+        return BackendUnavailableError(
+            f"{operation} failed: {code} (request not sent): {exc}", code=code, cause=exc
+        )
+    return None
 
 
 class AwsBackend:
-    """The real service, through an aiobotocore `lambda` client.
+    """The durable execution service, through an aiobotocore `lambda` client.
 
     Args:
-        client: an aiobotocore `lambda` client to use as-is (its owner closes it).
-        endpoint_url: where the API lives (a local runner, or a VPC endpoint).
-        region_name: the region (default: `AWS_REGION`, then `AWS_DEFAULT_REGION`, then
-            `us-east-1`).
-        max_attempts: botocore's standard-mode attempts for throttling and server errors.
+        client: an aiobotocore `lambda` client to use as-is; its owner closes it and `aclose()`
+            leaves it open.
+        endpoint_url: where the API lives (a local emulator or a VPC endpoint); default: the
+            regional endpoint.
+        region_name: the region; default: `AWS_REGION`, then `AWS_DEFAULT_REGION`, then
+            `us-east-1`.
+        session: the aiobotocore session to create the client from; default: a new one.
+        max_attempts: botocore's standard-mode attempts (first try included) for throttling,
+            server errors and dropped connections.
 
-    Without `client`, one client is created on first use and reused for every later invocation
-    of a warm process; `aclose()` (or `async with`) closes it.
+    Without `client`, one client is created on first use and reused by every later call, across
+    the invocations of a warm process. `aclose()`, or leaving `async with AwsBackend(...)`,
+    closes it; a call made afterwards creates a new one.
+
+    Example:
+        ```python
+        async with AwsBackend(region_name="eu-west-1", max_attempts=3) as backend:
+            state = await backend.get_state(arn, token)
+        ```
     """
 
     def __init__(
@@ -66,19 +144,20 @@ class AwsBackend:
         client: Any = None,
         endpoint_url: str | None = None,
         region_name: str | None = None,
+        session: Any = None,
         max_attempts: int = 5,
     ) -> None:
-        self._client = client
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        self._injected: Any = client
+        self._client: Any = client
         self._endpoint_url = endpoint_url
-        self._region = (
-            region_name
-            or os.environ.get("AWS_REGION")
-            or os.environ.get("AWS_DEFAULT_REGION")
-            or "us-east-1"
-        )
+        self._region_name = region_name or _default_region()
+        self._session: Any = session
         self._max_attempts = max_attempts
         self._stack: AsyncExitStack | None = None
-        self._lock = asyncio.Lock()
+        self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._clock = SystemClock()
 
     @property
@@ -86,39 +165,86 @@ class AwsBackend:
         """The wall clock: the service's timers run in real time."""
         return self._clock
 
+    @property
+    def region_name(self) -> str:
+        """The region the client is (or will be) created for."""
+        return self._region_name
+
     async def _get_client(self) -> Any:
-        if self._client is not None:
-            return self._client
+        """The client to call: the injected one, or the one created (once) on first use."""
+        if self._injected is not None:
+            return self._injected
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            # A new event loop cannot use a client (or lock) bound to the previous one.
+            self._loop = loop
+            self._lock = asyncio.Lock()
+            self._client = None
+            self._stack = None
+        client = self._client
+        if client is not None:
+            return client
+        assert self._lock is not None
         async with self._lock:
             if self._client is None:
-                from aiobotocore.session import get_session
-                from botocore.config import Config
+                self._client = await self._create_client()
+            return self._client
 
-                stack = AsyncExitStack()
-                config = Config(retries={"mode": "standard", "max_attempts": self._max_attempts})
-                self._client = await stack.enter_async_context(
-                    get_session().create_client(
-                        "lambda",
-                        region_name=self._region,
-                        endpoint_url=self._endpoint_url,
-                        config=config,
-                    )
+    async def _create_client(self) -> Any:
+        if self._session is None:
+            from aiobotocore.session import get_session
+
+            self._session = get_session()
+        # botocore reads `max_attempts` as retries after the first try; `total_max_attempts`
+        # counts every attempt, which is what this backend's `max_attempts` means.
+        config = Config(retries={"mode": "standard", "total_max_attempts": self._max_attempts})
+        stack = AsyncExitStack()
+        try:
+            client = await stack.enter_async_context(
+                self._session.create_client(
+                    "lambda",
+                    region_name=self._region_name,
+                    endpoint_url=self._endpoint_url,
+                    config=config,
                 )
-                self._stack = stack
-        return self._client
+            )
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        return client
 
     async def aclose(self) -> None:
-        """Close the client this backend created (an injected client is left open)."""
-        if self._stack is not None:
-            await self._stack.aclose()
-            self._stack = None
+        """Close the client this backend created; an injected client is left open."""
+        stack, self._stack = self._stack, None
+        if self._injected is None:
             self._client = None
+        if stack is not None:
+            await stack.aclose()
 
     async def __aenter__(self) -> AwsBackend:
+        """Return the backend; the client is still created on first use."""
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the client this backend created."""
         await self.aclose()
+
+    async def _call(self, operation: str, method: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        client = await self._get_client()
+        try:
+            response: dict[str, Any] = await getattr(client, method)(**kwargs)
+        except Exception as exc:
+            error = _classify(operation, exc)
+            if error is None:
+                raise
+            raise error from exc
+        return response
 
     async def checkpoint(
         self,
@@ -128,28 +254,38 @@ class AwsBackend:
         *,
         client_token: str | None = None,
     ) -> CheckpointResponse:
-        """`CheckpointDurableExecution`; further state pages are read before returning."""
-        client = await self._get_client()
+        """Send `updates` with `CheckpointDurableExecution`; return the new token and state.
+
+        An empty `updates` polls for changes. Without `client_token`, botocore generates one
+        (the member is an idempotency token), and its retries reuse it. When the response's
+        state is paged (it has a
+        `NextMarker`), the remaining pages are read with `GetDurableExecutionState` under the
+        new token, and the returned state holds every operation with `next_marker=None`.
+        (A response without a token cannot be paged further and is returned as it came.)
+
+        Raises:
+            StaleCheckpointTokenError: `checkpoint_token` is no longer current.
+            BackendUnavailableError: throttled, a server error, or no connection, after retries.
+            CheckpointRejectedError: any other refusal, including KMS errors.
+        """
         kwargs: dict[str, Any] = {
             "DurableExecutionArn": execution_arn,
             "CheckpointToken": checkpoint_token,
-            "Updates": [u.to_wire() for u in updates],
+            "Updates": [update.to_wire() for update in updates],
         }
         if client_token is not None:
             kwargs["ClientToken"] = client_token
-        try:
-            raw = await client.checkpoint_durable_execution(**kwargs)
-        except Exception as exc:
-            raise classify_error("CheckpointDurableExecution", exc) from exc
+        raw = await self._call(_CHECKPOINT, "checkpoint_durable_execution", kwargs)
         response = CheckpointResponse.model_validate(raw)
         state = response.new_execution_state
-        if response.checkpoint_token and state is not None and state.next_marker:
-            operations = await self.load_all_state(execution_arn, response.checkpoint_token, state)
-            state = ExecutionState(operations=operations)
-            response = CheckpointResponse(
-                checkpoint_token=response.checkpoint_token, new_execution_state=state
-            )
-        return response
+        new_token = response.checkpoint_token
+        if state is None or not state.next_marker or not new_token:
+            return response
+        operations = await self.load_all_state(execution_arn, new_token, state)
+        return CheckpointResponse(
+            checkpoint_token=new_token,
+            new_execution_state=ExecutionState(operations=operations, next_marker=None),
+        )
 
     async def get_state(
         self,
@@ -157,10 +293,12 @@ class AwsBackend:
         checkpoint_token: str,
         *,
         marker: str | None = None,
-        max_items: int = 1000,
+        max_items: int = _MAX_PAGE,
     ) -> ExecutionState:
-        """One page of `GetDurableExecutionState`."""
-        client = await self._get_client()
+        """Return one page of `GetDurableExecutionState`, starting at `marker`.
+
+        Raises the same errors as `checkpoint`.
+        """
         kwargs: dict[str, Any] = {
             "DurableExecutionArn": execution_arn,
             "CheckpointToken": checkpoint_token,
@@ -168,20 +306,30 @@ class AwsBackend:
         }
         if marker is not None:
             kwargs["Marker"] = marker
-        try:
-            raw = await client.get_durable_execution_state(**kwargs)
-        except Exception as exc:
-            raise classify_error("GetDurableExecutionState", exc) from exc
+        raw = await self._call(_GET_STATE, "get_durable_execution_state", kwargs)
         return ExecutionState.model_validate(raw)
 
     async def load_all_state(
         self, execution_arn: str, checkpoint_token: str, first_page: ExecutionState
     ) -> list[Operation]:
-        """`first_page`'s operations followed by every further page."""
+        """Return `first_page`'s operations followed by those of every further page.
+
+        Pages are read with `GetDurableExecutionState` (up to 1000 operations each), following
+        `next_marker` until a page has none.
+        """
         operations = list(first_page.operations)
         marker = first_page.next_marker
+        seen: set[str] = set()
         while marker:
-            page = await self.get_state(execution_arn, checkpoint_token, marker=marker)
+            if marker in seen:
+                raise CheckpointRejectedError(
+                    f"{_GET_STATE} returned the marker {marker!r} twice; paging stopped",
+                    code="RepeatedMarker",
+                )
+            seen.add(marker)
+            page = await self.get_state(
+                execution_arn, checkpoint_token, marker=marker, max_items=_MAX_PAGE
+            )
             operations.extend(page.operations)
             marker = page.next_marker
         return operations

@@ -1,15 +1,17 @@
 """The AWS backend: talk to the Lambda durable execution API through aiobotocore.
 
+A durable handler running in Lambda creates an `AwsBackend` by itself on first use; build one
+explicitly to choose the region, the endpoint, the session or the number of attempts.
+
 ```python
 from durable_async.aws import AwsBackend
 
-backend = AwsBackend(endpoint_url="http://127.0.0.1:9014")  # or no arguments in Lambda
+backend = AwsBackend(endpoint_url="http://127.0.0.1:9014", max_attempts=3)
 ```
 """
 
 from __future__ import annotations
 
 from ._aws_backend import AwsBackend as AwsBackend
-from ._aws_backend import classify_error as classify_error
 
-__all__ = ["AwsBackend", "classify_error"]
+__all__ = ["AwsBackend"]

@@ -1,147 +1,432 @@
-"""The AWS backend with a stubbed aiobotocore client: parsing, paging, error classification."""
+"""AwsBackend against a fake Lambda API on 127.0.0.1, through a real aiobotocore client.
+
+The fake answers in the service's REST-JSON wire format (errors: the HTTP status, an
+`x-amzn-errortype` header and a `{"Type": ..., "message": ...}` body), so botocore's own
+serialiser, parser and retry handler run exactly as they do against the service.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
+import anyio
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
+from aiobotocore.session import get_session
+from aiohttp import web
 
-from durable_async import (
+from durable_async._errors import (
+    BackendError,
     BackendUnavailableError,
     CheckpointRejectedError,
-    OperationStatus,
     StaleCheckpointTokenError,
 )
-from durable_async._models import ExecutionState, OperationAction, OperationType, OperationUpdate
-from durable_async.aws import AwsBackend, classify_error
+from durable_async._models import (
+    ExecutionState,
+    OperationAction,
+    OperationStatus,
+    OperationType,
+    OperationUpdate,
+)
+from durable_async.aws import AwsBackend
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(10)]
 
-OP = {
-    "Id": "s1",
-    "Type": "STEP",
-    "Status": "SUCCEEDED",
-    "StartTimestamp": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-}
-
-
-def client_error(code: str, message: str, status: int) -> ClientError:
-    return ClientError(
-        {
-            "Error": {"Code": code, "Message": message},
-            "ResponseMetadata": {"HTTPStatusCode": status},
-        },
-        "CheckpointDurableExecution",
-    )
-
-
-class StubClient:
-    """Answers like aiobotocore's lambda client, from canned responses."""
-
-    def __init__(self, checkpoint: Any = None, pages: dict[str | None, Any] | None = None) -> None:
-        self.checkpoint_response = checkpoint
-        self.pages = pages or {}
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    async def checkpoint_durable_execution(self, **kwargs: Any) -> Any:
-        self.calls.append(("checkpoint", kwargs))
-        if isinstance(self.checkpoint_response, Exception):
-            raise self.checkpoint_response
-        return self.checkpoint_response
-
-    async def get_durable_execution_state(self, **kwargs: Any) -> Any:
-        self.calls.append(("state", kwargs))
-        return self.pages[kwargs.get("Marker")]
-
-
+ARN = "arn:aws:lambda:us-east-1:123456789012:function:orders:1/durable-execution/run-1/abc"
+CHECKPOINT_PATH = f"/2025-12-01/durable-executions/{ARN}/checkpoint"
+STATE_PATH = f"/2025-12-01/durable-executions/{ARN}/state"
+START = dt.datetime(2026, 1, 1, 12, 0, 0, 500000, tzinfo=dt.UTC)
 UPDATE = OperationUpdate(
-    id="s1", type=OperationType.STEP, action=OperationAction.SUCCEED, payload='"x"'
+    id="s1", type=OperationType.STEP, action=OperationAction.SUCCEED, payload='"done"'
 )
 
 
-async def test_checkpoint_sends_botocore_kwargs_and_parses_the_response() -> None:
-    client = StubClient({"CheckpointToken": "t2", "NewExecutionState": {"Operations": [OP]}})
-    response = await AwsBackend(client=client).checkpoint("arn", "t1", [UPDATE])
-    assert client.calls == [
-        (
-            "checkpoint",
-            {
-                "DurableExecutionArn": "arn",
-                "CheckpointToken": "t1",
-                "Updates": [{"Id": "s1", "Type": "STEP", "Action": "SUCCEED", "Payload": '"x"'}],
-            },
+def op(op_id: str, status: str = "SUCCEEDED") -> dict[str, Any]:
+    """An operation as the service sends it: timestamps are epoch seconds in REST-JSON."""
+    return {"Id": op_id, "Type": "STEP", "Status": status, "StartTimestamp": START.timestamp()}
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+
+
+@dataclass
+class FakeLambda:
+    """Answers each request with the next scripted reply and records what it received."""
+
+    url: str = ""
+    replies: list[tuple[int, dict[str, Any], str | None]] = field(default_factory=list)
+    seen: list[Seen] = field(default_factory=list)
+
+    def reply(self, body: dict[str, Any]) -> None:
+        self.replies.append((200, body, None))
+
+    def fail(self, status: int, code: str | None, message: str) -> None:
+        self.replies.append((status, {"Type": "User", "message": message}, code))
+
+    async def handle(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        self.seen.append(
+            Seen(
+                request.method,
+                unquote(request.raw_path.split("?", 1)[0]),
+                dict(request.query),
+                json.loads(raw) if raw else None,
+            )
         )
-    ]
+        if not self.replies:
+            return web.json_response({"message": "no reply scripted"}, status=418)
+        status, body, code = self.replies.pop(0)
+        headers = {"x-amzn-errortype": code} if code else {}
+        return web.json_response(body, status=status, headers=headers)
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CA_BUNDLE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeLambda]:
+    server = FakeLambda()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", server.handle)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+    with anyio.fail_after(5):
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    server.url = f"http://{host}:{port}"
+    try:
+        yield server
+    finally:
+        with anyio.fail_after(5):
+            await runner.cleanup()
+
+
+@pytest.fixture
+async def backend(fake: FakeLambda) -> AsyncIterator[AwsBackend]:
+    aws = AwsBackend(endpoint_url=fake.url, region_name="us-east-1", max_attempts=1)
+    try:
+        yield aws
+    finally:
+        await aws.aclose()
+
+
+class CountingSession:
+    """An aiobotocore session that counts the clients created from it."""
+
+    def __init__(self) -> None:
+        self.inner = get_session()
+        self.created: list[dict[str, Any]] = []
+
+    def create_client(self, *args: Any, **kwargs: Any) -> Any:
+        self.created.append(kwargs)
+        return self.inner.create_client(*args, **kwargs)
+
+
+async def test_checkpoint_sends_the_updates_and_parses_token_and_operations(
+    fake: FakeLambda, backend: AwsBackend
+) -> None:
+    fake.reply({"CheckpointToken": "t2", "NewExecutionState": {"Operations": [op("s1")]}})
+    response = await backend.checkpoint(ARN, "t1", [UPDATE], client_token="c-1")
+
     assert response.checkpoint_token == "t2"
     assert response.new_execution_state is not None
-    assert response.new_execution_state.operations[0].status is OperationStatus.SUCCEEDED
-
-
-async def test_a_paged_checkpoint_response_is_completed_with_the_new_token() -> None:
-    second = {**OP, "Id": "s2"}
-    client = StubClient(
-        {"CheckpointToken": "t2", "NewExecutionState": {"Operations": [OP], "NextMarker": "m1"}},
-        pages={"m1": {"Operations": [second]}},
-    )
-    response = await AwsBackend(client=client).checkpoint("arn", "t1", [])
-    assert response.new_execution_state is not None
-    assert [op.id for op in response.new_execution_state.operations] == ["s1", "s2"]
-    assert client.calls[1] == (
-        "state",
-        {"DurableExecutionArn": "arn", "CheckpointToken": "t2", "MaxItems": 1000, "Marker": "m1"},
-    )
-
-
-async def test_load_all_state_follows_markers() -> None:
-    pages = {
-        "a": {"Operations": [{**OP, "Id": "s2"}], "NextMarker": "b"},
-        "b": {"Operations": [{**OP, "Id": "s3"}]},
+    [operation] = response.new_execution_state.operations
+    assert operation.id == "s1"
+    assert operation.status is OperationStatus.SUCCEEDED
+    assert operation.start_timestamp == START
+    [request] = fake.seen
+    assert (request.method, request.path) == ("POST", CHECKPOINT_PATH)
+    assert request.body == {
+        "CheckpointToken": "t1",
+        "ClientToken": "c-1",
+        "Updates": [{"Id": "s1", "Type": "STEP", "Action": "SUCCEED", "Payload": '"done"'}],
     }
-    backend = AwsBackend(client=StubClient(pages=pages))
-    ops = await backend.load_all_state(
-        "arn", "t", ExecutionState.model_validate({"Operations": [OP], "NextMarker": "a"})
+
+
+async def test_without_a_client_token_botocore_generates_one(
+    fake: FakeLambda, backend: AwsBackend
+) -> None:
+    fake.reply({"CheckpointToken": "t2"})
+    fake.reply({"CheckpointToken": "t3"})
+    response = await backend.checkpoint(ARN, "t1", [])
+    await backend.checkpoint(ARN, "t2", [])
+
+    assert response.checkpoint_token == "t2"
+    assert response.new_execution_state is None
+    first, second = (request.body for request in fake.seen)
+    assert {k: v for k, v in first.items() if k != "ClientToken"} == {
+        "CheckpointToken": "t1",
+        "Updates": [],
+    }
+    assert first["ClientToken"]
+    assert first["ClientToken"] != second["ClientToken"]
+
+
+async def test_a_paged_checkpoint_response_is_completed_under_the_new_token(
+    fake: FakeLambda, backend: AwsBackend
+) -> None:
+    fake.reply(
+        {
+            "CheckpointToken": "t2",
+            "NewExecutionState": {"Operations": [op("s1")], "NextMarker": "m1"},
+        }
     )
-    assert [op.id for op in ops] == ["s1", "s2", "s3"]
+    fake.reply({"Operations": [op("s2", "STARTED")], "NextMarker": "m2"})
+    fake.reply({"Operations": [op("s3")]})
+    response = await backend.checkpoint(ARN, "t1", [UPDATE])
+
+    assert response.checkpoint_token == "t2"
+    state = response.new_execution_state
+    assert state is not None
+    assert [o.id for o in state.operations] == ["s1", "s2", "s3"]
+    assert state.next_marker is None
+    assert [(s.method, s.path) for s in fake.seen[1:]] == [("GET", STATE_PATH)] * 2
+    assert [s.query for s in fake.seen[1:]] == [
+        {"CheckpointToken": "t2", "Marker": "m1", "MaxItems": "1000"},
+        {"CheckpointToken": "t2", "Marker": "m2", "MaxItems": "1000"},
+    ]
+
+
+async def test_get_state_reads_one_page(fake: FakeLambda, backend: AwsBackend) -> None:
+    fake.reply({"Operations": [op("s1")], "NextMarker": "m1"})
+    page = await backend.get_state(ARN, "t1", max_items=10)
+    assert [o.id for o in page.operations] == ["s1"]
+    assert page.next_marker == "m1"
+    assert fake.seen[0].query == {"CheckpointToken": "t1", "MaxItems": "10"}
+
+
+async def test_load_all_state_follows_the_markers(fake: FakeLambda, backend: AwsBackend) -> None:
+    fake.reply({"Operations": [op("s2")], "NextMarker": "b"})
+    fake.reply({"Operations": [op("s3")]})
+    first = ExecutionState.model_validate({"Operations": [op("s1")], "NextMarker": "a"})
+    operations = await backend.load_all_state(ARN, "t1", first)
+
+    assert [o.id for o in operations] == ["s1", "s2", "s3"]
+    assert [s.query["Marker"] for s in fake.seen] == ["a", "b"]
+    assert {s.query["CheckpointToken"] for s in fake.seen} == {"t1"}
+
+
+async def test_load_all_state_without_a_marker_makes_no_call(
+    fake: FakeLambda, backend: AwsBackend
+) -> None:
+    first = ExecutionState.model_validate({"Operations": [op("s1")]})
+    assert [o.id for o in await backend.load_all_state(ARN, "t1", first)] == ["s1"]
+    assert fake.seen == []
 
 
 @pytest.mark.parametrize(
-    ("error", "expected"),
+    ("status", "code", "message", "expected"),
     [
-        (
-            client_error("InvalidParameterValueException", "Invalid checkpoint token: x", 400),
+        pytest.param(
+            400,
+            "InvalidParameterValueException",
+            "Invalid checkpoint token: abc",
             StaleCheckpointTokenError,
+            id="stale-token",
         ),
-        (
-            client_error("InvalidParameterValueException", "INVALID CHECKPOINT TOKEN", 400),
+        pytest.param(
+            400,
+            "InvalidParameterValueException:http://internal.example/",
+            "INVALID CHECKPOINT TOKEN",
             StaleCheckpointTokenError,
+            id="stale-token-upper-case",
         ),
-        (
-            client_error("InvalidParameterValueException", "Payload too large", 400),
+        pytest.param(
+            400,
+            "InvalidParameterValueException",
+            "invalid checkpoint token",
+            StaleCheckpointTokenError,
+            id="stale-token-lower-case",
+        ),
+        pytest.param(
+            400,
+            "InvalidParameterValueException",
+            "Payload exceeds 262144 bytes",
             CheckpointRejectedError,
+            id="other-invalid-parameter",
         ),
-        (client_error("TooManyRequestsException", "Rate exceeded", 429), BackendUnavailableError),
-        (client_error("ServiceException", "boom", 500), BackendUnavailableError),
-        (client_error("Unknown", "bad gateway", 502), BackendUnavailableError),
-        (client_error("KMSAccessDeniedException", "denied", 400), CheckpointRejectedError),
-        (client_error("ResourceNotFoundException", "gone", 404), CheckpointRejectedError),
-        (EndpointConnectionError(endpoint_url="http://127.0.0.1:1"), BackendUnavailableError),
+        pytest.param(
+            429,
+            "TooManyRequestsException",
+            "Rate exceeded",
+            BackendUnavailableError,
+            id="throttled",
+        ),
+        pytest.param(
+            500, "ServiceException", "internal failure", BackendUnavailableError, id="service"
+        ),
+        pytest.param(503, None, "unavailable", BackendUnavailableError, id="bare-503"),
+        pytest.param(
+            502,
+            "KMSAccessDeniedException",
+            "access denied to the key",
+            CheckpointRejectedError,
+            id="kms",
+        ),
+        pytest.param(
+            404,
+            "ResourceNotFoundException",
+            "no such execution",
+            CheckpointRejectedError,
+            id="other-4xx",
+        ),
     ],
 )
-async def test_errors_are_classified(error: Exception, expected: type[Exception]) -> None:
-    classified = classify_error("CheckpointDurableExecution", error)
-    assert type(classified) is expected
+async def test_checkpoint_errors_are_classified(
+    fake: FakeLambda,
+    backend: AwsBackend,
+    status: int,
+    code: str | None,
+    message: str,
+    expected: type[BackendError],
+) -> None:
+    fake.fail(status, code, message)
     with pytest.raises(expected) as raised:
-        await AwsBackend(client=StubClient(error)).checkpoint("arn", "t", [])
-    assert "CheckpointDurableExecution" in str(raised.value)
+        await backend.checkpoint(ARN, "t1", [UPDATE])
+
+    error = raised.value
+    assert type(error) is expected
+    short_code = code.split(":")[0] if code else str(status)
+    assert error.code == short_code
+    assert error.cause is error.__cause__
+    for part in ("CheckpointDurableExecution", short_code, message):
+        assert part in str(error)
+    assert len(fake.seen) == 1  # max_attempts=1: botocore did not retry
 
 
-async def test_an_injected_client_is_left_open_and_reused() -> None:
-    client = StubClient({"CheckpointToken": "t2"})
-    backend = AwsBackend(client=client)
-    await backend.checkpoint("arn", "t1", [])
-    await backend.checkpoint("arn", "t2", [])
-    await backend.aclose()
-    assert len(client.calls) == 2
-    assert await backend._get_client() is client
+async def test_get_state_errors_are_classified_and_name_the_operation(
+    fake: FakeLambda, backend: AwsBackend
+) -> None:
+    fake.fail(400, "InvalidParameterValueException", "Invalid checkpoint token")
+    with pytest.raises(StaleCheckpointTokenError, match="GetDurableExecutionState"):
+        await backend.get_state(ARN, "t1")
+    fake.fail(429, "TooManyRequestsException", "Rate exceeded")
+    with pytest.raises(BackendUnavailableError, match="GetDurableExecutionState"):
+        await backend.get_state(ARN, "t1")
+
+
+async def test_max_attempts_counts_every_attempt(
+    fake: FakeLambda, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.retries.standard import ExponentialBackoff
+
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
+    aws = AwsBackend(endpoint_url=fake.url, max_attempts=2)
+    try:
+        fake.fail(503, "ServiceException", "try again")
+        fake.reply({"CheckpointToken": "t2"})
+        assert (await aws.checkpoint(ARN, "t1", [])).checkpoint_token == "t2"
+        assert len(fake.seen) == 2
+        assert fake.seen[0].body["ClientToken"] == fake.seen[1].body["ClientToken"]
+
+        fake.fail(429, "TooManyRequestsException", "Rate exceeded")
+        fake.fail(429, "TooManyRequestsException", "Rate exceeded")
+        with pytest.raises(BackendUnavailableError, match="TooManyRequestsException"):
+            await aws.checkpoint(ARN, "t2", [])
+        assert len(fake.seen) == 4
+    finally:
+        await aws.aclose()
+
+
+async def test_a_refused_connection_is_unavailable() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    aws = AwsBackend(endpoint_url=f"http://127.0.0.1:{port}", max_attempts=1)
+    try:
+        with pytest.raises(BackendUnavailableError, match="CheckpointDurableExecution") as raised:
+            await aws.checkpoint(ARN, "t1", [])
+        assert raised.value.code == "EndpointConnectionError"
+    finally:
+        await aws.aclose()
+
+
+async def test_one_client_is_created_and_reused(fake: FakeLambda) -> None:
+    session = CountingSession()
+    aws = AwsBackend(session=session, endpoint_url=fake.url, max_attempts=2)
+    try:
+        fake.reply({"CheckpointToken": "t2"})
+        fake.reply({"Operations": [op("s1")]})
+        async with anyio.create_task_group() as tg:  # concurrent first uses: still one client
+            tg.start_soon(aws.checkpoint, ARN, "t1", [])
+            tg.start_soon(aws.get_state, ARN, "t1")
+        fake.reply({"CheckpointToken": "t3"})
+        await aws.checkpoint(ARN, "t2", [])
+    finally:
+        await aws.aclose()
+
+    assert len(session.created) == 1
+    assert len(fake.seen) == 3
+    kwargs = session.created[0]
+    assert kwargs["region_name"] == "us-east-1"
+    assert kwargs["endpoint_url"] == fake.url
+    assert kwargs["config"].retries == {"mode": "standard", "total_max_attempts": 2}
+
+
+async def test_async_with_closes_the_client_and_a_later_call_makes_a_new_one(
+    fake: FakeLambda,
+) -> None:
+    session = CountingSession()
+    fake.reply({"CheckpointToken": "t2"})
+    fake.reply({"CheckpointToken": "t3"})
+    async with AwsBackend(session=session, endpoint_url=fake.url, max_attempts=1) as aws:
+        await aws.checkpoint(ARN, "t1", [])
+    await aws.checkpoint(ARN, "t2", [])
+    await aws.aclose()
+    assert len(session.created) == 2
+
+
+async def test_an_injected_client_is_used_as_is_and_not_closed(fake: FakeLambda) -> None:
+    session = CountingSession()
+    async with session.create_client(
+        "lambda", region_name="us-east-1", endpoint_url=fake.url
+    ) as client:
+        aws = AwsBackend(client=client, endpoint_url="http://127.0.0.1:1")
+        fake.reply({"CheckpointToken": "t2"})
+        await aws.checkpoint(ARN, "t1", [])
+        await aws.aclose()
+
+        fake.reply({"CheckpointToken": "t3"})
+        assert (await aws.checkpoint(ARN, "t2", [])).checkpoint_token == "t3"
+        fake.reply({"Operations": []})
+        await client.get_durable_execution_state(DurableExecutionArn=ARN, CheckpointToken="t3")
+    assert len(session.created) == 1
+    assert len(fake.seen) == 3
+
+
+def test_region_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    assert AwsBackend().region_name == "us-east-1"
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    assert AwsBackend().region_name == "eu-west-1"
+    monkeypatch.setenv("AWS_REGION", "ap-south-1")
+    assert AwsBackend().region_name == "ap-south-1"
+    assert AwsBackend(region_name="us-west-2").region_name == "us-west-2"
+
+
+def test_the_clock_is_the_wall_clock() -> None:
+    now = dt.datetime.now(dt.UTC).timestamp()
+    assert abs(AwsBackend().clock.now() - now) < 5
