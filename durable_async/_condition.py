@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._duration import DurationLike, to_seconds
+from ._duration import DurationLike
 from ._errors import WaitForConditionError
 from ._models import (
     ErrorObject,
@@ -18,7 +17,7 @@ from ._models import (
     OperationUpdate,
     StepOptions,
 )
-from ._retry import Jitter
+from ._retry import Jitter, backoff_seconds
 from ._serdes import Serdes
 from ._step import error_object, operation_error, run_attempt
 
@@ -71,14 +70,10 @@ class WaitStrategy(Generic[S]):
         """Decide after check number `attempt` (1-based) produced `state`."""
         if self.until(state):
             return WaitDecision(True)
-        initial = to_seconds(self.initial_delay, what="initial_delay")
-        cap = to_seconds(self.max_delay, what="max_delay")
-        delay = min(initial * self.backoff_rate ** (attempt - 1), cap)
-        if self.jitter == "full":
-            delay = random.uniform(0, delay)
-        elif self.jitter == "half":
-            delay = random.uniform(delay / 2, delay)
-        return WaitDecision(False, max(1, min(cap, -int(-delay // 1))))
+        delay = backoff_seconds(
+            attempt, self.initial_delay, self.max_delay, self.backoff_rate, self.jitter
+        )
+        return WaitDecision(False, delay)
 
 
 def _settled_or_ready(op: Operation) -> bool:

@@ -9,7 +9,7 @@ from typing import Literal, Union
 
 from ._duration import DurationLike, to_seconds
 
-__all__ = ["RetryDecision", "RetryPolicy", "RetryStrategy"]
+__all__ = ["Jitter", "RetryDecision", "RetryPolicy", "RetryStrategy", "backoff_seconds"]
 
 Jitter = Literal["full", "half", "none"]
 
@@ -30,6 +30,24 @@ class RetryDecision:
     def after(cls, delay: DurationLike) -> RetryDecision:
         """Retry after `delay`."""
         return cls(True, to_seconds(delay, what="retry delay"))
+
+
+def backoff_seconds(
+    attempt: int,
+    initial_delay: DurationLike,
+    max_delay: DurationLike,
+    backoff_rate: float,
+    jitter: Jitter,
+) -> int:
+    """`initial_delay * backoff_rate**(attempt-1)`, capped, jittered, in whole seconds >= 1."""
+    initial = to_seconds(initial_delay, what="initial_delay")
+    cap = to_seconds(max_delay, what="max_delay")
+    delay = min(initial * backoff_rate ** (attempt - 1), cap)
+    if jitter == "full":
+        delay = random.uniform(0, delay)
+    elif jitter == "half":
+        delay = random.uniform(delay / 2, delay)
+    return max(1, min(cap, -int(-delay // 1)))
 
 
 RetryStrategy = Callable[[BaseException, int], RetryDecision]
@@ -66,14 +84,10 @@ class RetryPolicy:
         """Decide for the failed 1-based `attempt`."""
         if attempt >= self.max_attempts or not isinstance(error, self.retry_on):
             return RetryDecision.stop()
-        initial = to_seconds(self.initial_delay, what="initial_delay")
-        cap = to_seconds(self.max_delay, what="max_delay")
-        delay = min(initial * self.backoff_rate ** (attempt - 1), cap)
-        if self.jitter == "full":
-            delay = random.uniform(0, delay)
-        elif self.jitter == "half":
-            delay = random.uniform(delay / 2, delay)
-        return RetryDecision(True, max(1, min(cap, -int(-delay // 1))))
+        delay = backoff_seconds(
+            attempt, self.initial_delay, self.max_delay, self.backoff_rate, self.jitter
+        )
+        return RetryDecision(True, delay)
 
     @classmethod
     def default(cls) -> RetryPolicy:
