@@ -78,9 +78,18 @@ class DurableContext(CoordinationOps):
         """True while this context is re-running operations already in the history."""
         return self._replaying
 
-    def _begin(
-        self, kind: OperationType, sub_type: str, name: str | None
-    ) -> tuple[str, Operation | None]:
+    def _operation(
+        self,
+        kind: OperationType,
+        sub_type: str,
+        name: str | None,
+        run: Callable[[str], Coroutine[Any, Any, T]],
+    ) -> DurableOperation[T]:
+        """Take the next id now; `run(op_id)` does the work when the operation is awaited."""
+        op_id = self._begin(kind, sub_type, name)
+        return DurableOperation(self._runtime, op_id, name, lambda: run(op_id))
+
+    def _begin(self, kind: OperationType, sub_type: str, name: str | None) -> str:
         """Assign the next id, check it against the history, and update the replay mode."""
         scope = current_step.get()
         if scope is not None:
@@ -99,7 +108,7 @@ class DurableContext(CoordinationOps):
             existing is None or not existing.status.is_terminal or self._counter >= self._recorded
         ):
             self._replaying = False  # past the last recorded operation: new code runs now
-        return op_id, existing
+        return op_id
 
     def begin_at(self, position: int, kind: OperationType, sub_type: str, name: str | None) -> str:
         """Like `_begin`, at an explicit position (map and parallel items use their index)."""
@@ -190,13 +199,12 @@ class DurableContext(CoordinationOps):
             DurableCallInStepError: when called from inside another step's body.
         """
         name = name if name is not None else _default_name(fn)
-        op_id, _ = self._begin(OperationType.STEP, "Step", name)
         runtime = self._runtime
-        return DurableOperation(
-            runtime,
-            op_id,
+        return self._operation(
+            OperationType.STEP,
+            "Step",
             name,
-            lambda: run_step(
+            lambda op_id: run_step(
                 runtime,
                 op_id,
                 name,
@@ -252,13 +260,12 @@ class DurableContext(CoordinationOps):
         serdes: Serdes,
     ) -> DurableOperation[Any]:
         """Take the next id for a CONTEXT operation running `body` in a child context."""
-        op_id, _ = self._begin(OperationType.CONTEXT, sub_type, name)
         runtime = self._runtime
-        return DurableOperation(
-            runtime,
-            op_id,
+        return self._operation(
+            OperationType.CONTEXT,
+            sub_type,
             name,
-            lambda: run_child(
+            lambda op_id: run_child(
                 runtime, self, op_id, name, sub_type, body, result_type=result_type, serdes=serdes
             ),
         )
@@ -355,12 +362,11 @@ class DurableContext(CoordinationOps):
             ValidationError: the duration is fractional, below 1 s or above the service limit.
         """
         seconds = to_seconds(duration, what="wait duration")
-        op_id, _ = self._begin(OperationType.WAIT, "Wait", name)
-        return DurableOperation(
-            self._runtime,
-            op_id,
+        return self._operation(
+            OperationType.WAIT,
+            "Wait",
             name,
-            lambda: run_wait(self._runtime, op_id, name, self._parent_id, seconds),
+            lambda op_id: run_wait(self._runtime, op_id, name, self._parent_id, seconds),
         )
 
 

@@ -24,7 +24,7 @@ from ._errors import (
     StepError,
 )
 from ._invoke import run_invoke
-from ._models import Operation, OperationType
+from ._models import OperationType
 from ._operation import DurableOperation
 from ._retry import RetryLike, RetryPolicy
 from ._serdes import Serdes
@@ -48,9 +48,13 @@ class _Host(Protocol):
     _runtime: ExecutionRuntime
     _parent_id: str | None
 
-    def _begin(
-        self, kind: OperationType, sub_type: str, name: str | None
-    ) -> tuple[str, Operation | None]: ...
+    def _operation(
+        self,
+        kind: OperationType,
+        sub_type: str,
+        name: str | None,
+        run: Callable[[str], Coroutine[Any, Any, T]],
+    ) -> DurableOperation[T]: ...
 
     def step(
         self,
@@ -104,13 +108,12 @@ class CoordinationOps:
         """
         timeout_s = _optional_seconds(timeout, "callback timeout")
         heartbeat_s = _optional_seconds(heartbeat_timeout, "callback heartbeat timeout")
-        op_id, _ = self._begin(OperationType.CALLBACK, "Callback", name)
         runtime, parent = self._runtime, self._parent_id
-        return DurableOperation(
-            runtime,
-            op_id,
+        return self._operation(
+            OperationType.CALLBACK,
+            "Callback",
             name,
-            lambda: start_callback(
+            lambda op_id: start_callback(
                 runtime,
                 op_id,
                 name,
@@ -198,13 +201,12 @@ class CoordinationOps:
         Raises:
             InvokeError: the invoked function FAILED, TIMED_OUT or was STOPPED.
         """
-        op_id, _ = self._begin(OperationType.CHAINED_INVOKE, "ChainedInvoke", name)
         runtime, parent = self._runtime, self._parent_id
-        return DurableOperation(
-            runtime,
-            op_id,
+        return self._operation(
+            OperationType.CHAINED_INVOKE,
+            "ChainedInvoke",
             name,
-            lambda: run_invoke(
+            lambda op_id: run_invoke(
                 runtime,
                 op_id,
                 name,
@@ -236,13 +238,12 @@ class CoordinationOps:
         Raises:
             WaitForConditionError: the check raised, or attempts ran out.
         """
-        op_id, _ = self._begin(OperationType.STEP, "WaitForCondition", name)
         runtime, parent = self._runtime, self._parent_id
-        return DurableOperation(
-            runtime,
-            op_id,
+        return self._operation(
+            OperationType.STEP,
+            "WaitForCondition",
             name,
-            lambda: run_wait_for_condition(
+            lambda op_id: run_wait_for_condition(
                 runtime,
                 op_id,
                 name,
@@ -310,13 +311,12 @@ def _first(
     successes_only: bool,
     sub_type: str,
 ) -> DurableOperation[Any]:
-    op_id, _ = host._begin(OperationType.STEP, sub_type, name)
     runtime, parent = host._runtime, host._parent_id
-    return DurableOperation(
-        runtime,
-        op_id,
+    return host._operation(
+        OperationType.STEP,
+        sub_type,
         name,
-        lambda: run_first(
+        lambda op_id: run_first(
             runtime, op_id, name, parent, ops, successes_only=successes_only, sub_type=sub_type
         ),
     )
