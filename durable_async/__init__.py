@@ -39,6 +39,7 @@ from ._errors import ChildContextError as ChildContextError
 from ._errors import DurableCallInStepError as DurableCallInStepError
 from ._errors import DurableError as DurableError
 from ._errors import InvalidInvocationError as InvalidInvocationError
+from ._errors import InvocationDeadlineError as InvocationDeadlineError
 from ._errors import InvokeError as InvokeError
 from ._errors import NonDeterministicExecutionError as NonDeterministicExecutionError
 from ._errors import OperationError as OperationError
@@ -99,6 +100,7 @@ __all__ = [
     "Duration",
     "ErrorObject",
     "InvalidInvocationError",
+    "InvocationDeadlineError",
     "InvocationEnd",
     "InvocationStart",
     "InvocationStatus",

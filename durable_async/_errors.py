@@ -7,6 +7,8 @@ BaseException
 └── Exception
     └── DurableError ............... base of every error this library raises
         ├── InvalidInvocationError . the Lambda event is not a valid durable invocation
+        ├── InvocationDeadlineError  the invocation ran out of time with work in progress;
+        │                            raised so Lambda retries it (checkpoints are flushed)
         ├── NonDeterministicExecutionError
         │                            replay met a different operation than the history holds
         ├── DurableCallInStepError . a durable operation was called from inside a step body
@@ -58,6 +60,7 @@ __all__ = [
     "DurableCallInStepError",
     "DurableError",
     "InvalidInvocationError",
+    "InvocationDeadlineError",
     "InvokeError",
     "NonDeterministicExecutionError",
     "OperationError",
@@ -80,6 +83,14 @@ class InvalidInvocationError(DurableError):
     Raised when the event lacks `DurableExecutionArn`/`CheckpointToken`, when its state has no
     EXECUTION operation first, or when the state is malformed. The handler wrapper turns it into a
     `FAILED` output naming the problem instead of crashing.
+    """
+
+
+class InvocationDeadlineError(DurableError):
+    """The invocation reached its deadline while a step or other work was still running.
+
+    Queued checkpoints were flushed first, so nothing recorded is lost; the handler raises it so
+    Lambda retries the invocation, which replays and carries on.
     """
 
 

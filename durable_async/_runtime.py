@@ -23,6 +23,7 @@ from ._batcher import DEFAULT_WINDOW, CheckpointBatcher
 from ._errors import (
     BackendUnavailableError,
     DurableError,
+    InvocationDeadlineError,
     StaleCheckpointTokenError,
     SuspendExecution,
 )
@@ -214,12 +215,29 @@ class ExecutionRuntime:
 
     # -- running the handler -----------------------------------------------------------------
 
-    async def run(self, main: Callable[[], Coroutine[Any, Any, Any]]) -> InvocationOutput:
-        """Run the handler coroutine until it finishes or the invocation must suspend."""
+    async def run(
+        self, main: Callable[[], Coroutine[Any, Any, Any]], *, deadline: float | None = None
+    ) -> InvocationOutput:
+        """Run the handler coroutine until it finishes or the invocation must suspend.
+
+        `deadline` (on `self.clock`) is when the invocation must stop to end cleanly before
+        Lambda's own timeout: checkpoints are flushed, and the output is PENDING if the service
+        has something pending, else `InvocationDeadlineError` is raised so Lambda retries.
+        """
         root = self._loop.create_task(self._root(main))
-        await asyncio.wait({root, self._ending}, return_when=asyncio.FIRST_COMPLETED)
+        waiters: set[asyncio.Future[Any]] = {root, self._ending}
+        timer = None
+        if deadline is not None:
+            timer = self._loop.create_task(self.clock.sleep_until(deadline))
+            waiters.add(timer)
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        if timer is not None:
+            timer.cancel()
+        out_of_time = timer is not None and timer.done() and not timer.cancelled()
         self._ending.cancel() if not self._ending.done() else None
         try:
+            if out_of_time and not root.done():
+                return await self._deadline_output()
             if root.done() and not root.cancelled() and self.batcher.failure is None:
                 output = await self._finish(root)
                 if self.fatal is None and self.batcher.failure is None:
@@ -253,6 +271,15 @@ class ExecutionRuntime:
             payload = ""
         await self.batcher.drain()
         return InvocationOutput(status=InvocationStatus.SUCCEEDED, result=payload)
+
+    async def _deadline_output(self) -> InvocationOutput:
+        await self.batcher.drain()
+        if self.batcher.failure is None and self.fatal is None and not self._parked:
+            raise InvocationDeadlineError(
+                "the invocation reached its deadline while work was still running; its "
+                "checkpoints are flushed and Lambda will retry it"
+            )
+        return self._interrupted_output()
 
     def _interrupted_output(self) -> InvocationOutput:
         failure = self.batcher.failure

@@ -207,3 +207,60 @@ async def test_two_executions_on_one_loop_do_not_see_each_other() -> None:
     )
     assert (a.result, b.result) == ("a!", "b!")
     assert a.execution_arn != b.execution_arn
+
+
+class LambdaContext:
+    """The part of Lambda's context object the runtime reads."""
+
+    def __init__(self, remaining_ms: int) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+async def test_at_the_deadline_pending_work_suspends_with_checkpoints_flushed() -> None:
+    clock = ManualClock(start=0.0)
+    backend = MemoryBackend(clock=clock)
+    never = asyncio.Event()
+
+    async def stuck() -> None:
+        await never.wait()
+
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> object:
+        return await asyncio.gather(ctx.step(stuck), ctx.wait(3600))
+
+    event = backend.start_execution(None)
+    run = asyncio.create_task(handler.invoke_output(event, LambdaContext(60_000), backend=backend))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    clock.advance(57)  # 60 s less the 3 s margin
+    output = await run
+    assert output.status is InvocationStatus.PENDING
+    ops = backend.operations(event.durable_execution_arn)
+    assert [op.type for op in ops[1:]] == [OperationType.STEP, OperationType.WAIT]  # flushed
+
+
+async def test_at_the_deadline_with_nothing_pending_the_invocation_raises_for_a_retry() -> None:
+    from durable_async import InvocationDeadlineError
+
+    clock = ManualClock(start=0.0)
+    backend = MemoryBackend(clock=clock)
+    never = asyncio.Event()
+
+    async def stuck() -> None:
+        await never.wait()
+
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> object:
+        return await ctx.step(stuck)
+
+    run = asyncio.create_task(
+        handler.invoke_output(backend.start_execution(None), LambdaContext(10_000), backend=backend)
+    )
+    for _ in range(20):
+        await asyncio.sleep(0)
+    clock.advance(9.5)  # 10 s less the 0.5 s margin
+    with pytest.raises(InvocationDeadlineError):
+        await run
