@@ -1,0 +1,1053 @@
+"""The services the conformance suite runs against, seen through the suite's own interfaces.
+
+The suite (`aws-durable-execution-conformance-tests`) validates a requirement with an *invoker*
+(`invoke`, `invoke_async`, `stack_name`) and a mapping of AWS clients (`lambda`, `logs`,
+`cloudformation`). Each backend here provides both:
+
+- `MemoryService`: our embedded `MemoryBackend`, one per execution, on a background event loop.
+  An invocation loop plays the part of the Lambda service: it invokes the handler, records what
+  the invocation returned, and invokes again when a timer is due (skipping the wait), when a
+  callback or chained invoke completes, or at once after a crash. The `lambda` client reads the
+  backend's own `GetDurableExecution` and `GetDurableExecutionHistory` answers, untouched.
+- `RunnerService`: AWS's local runner (`dex-local-runner start-server`, a subprocess) calling
+  our handlers through a small Lambda Invoke endpoint, every checkpoint going over HTTP through
+  `AwsBackend`. The `lambda` client is boto3's, pointed at the runner; the only change made to
+  what the runner answers is an empty `InvocationCompletedDetails` where the runner leaves the
+  key out.
+
+Logs. Both capture what each invocation logs (the `logging` module and `print`), attributed
+to its execution, and serve it through stand-ins for the CloudWatch Logs and CloudFormation
+clients. This is an offline stand-in for CloudWatch, not CloudWatch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import inspect
+import io
+import json
+import logging
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import IO, Any, TypeVar
+
+from aws_durable_execution_conformance_tests.clients import (  # type: ignore[import-untyped]
+    AwsClients,
+)
+from aws_durable_execution_conformance_tests.sam import (  # type: ignore[import-untyped]
+    InvocationResult,
+    InvokeError,
+)
+from botocore.exceptions import ClientError
+
+from durable_async import DurableHandler, ErrorObject, InvocationStatus, MemoryBackend
+from durable_async._models import InvocationInput, InvocationOutput
+from durable_async.testing import InvokeOutcome
+
+from .handlers import InvocationCrashed, current_sandbox, sandbox
+
+__all__ = [
+    "HOST",
+    "REGION",
+    "STACK_NAME",
+    "LogStore",
+    "MemoryService",
+    "RunnerService",
+    "Service",
+    "function_name",
+]
+
+T = TypeVar("T")
+Target = DurableHandler[Any, Any] | Callable[[Any], Any]
+
+HOST = "127.0.0.1"
+REGION = "us-east-1"
+STACK_NAME = "durable-async-conformance"
+DUMMY_KEY = "conformance"
+CALL_TIMEOUT = 30.0
+EXECUTION_TIMEOUT = 120.0
+CRASH_ERROR_TYPE = "Runtime.ExitError"
+MAX_FAILED_INVOCATIONS = 5
+
+
+def function_name(requirement: str) -> str:
+    """The Lambda function name a requirement's handler is deployed under."""
+    return f"conformance-{requirement}"
+
+
+def read_payload(event_file_path: str) -> Any:
+    """The Invoke payload for an event file: its `Input` member, as the suite's invoker sends."""
+    try:
+        with open(event_file_path) as f:
+            data = json.load(f)
+    except ValueError as exc:
+        raise InvokeError("event", f"the event file is not JSON: {exc}") from exc
+    if isinstance(data, dict) and "Input" in data:
+        return data["Input"]
+    return data
+
+
+def _client_error(operation: str, code: str, message: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+
+# -- logs: capture and serve ---------------------------------------------------------------------
+
+
+class LogStore:
+    """What each execution logged: CloudWatch-shaped events (one JSON record per line)."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, list[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, execution_arn: str, record: dict[str, Any]) -> None:
+        """Append one record (`message`, `level`, ...) to the execution's log."""
+        now_ms = int(time.time() * 1000)
+        line = json.dumps({**record, "durableExecutionArn": execution_arn}, default=str)
+        with self._lock:
+            events = self._events.setdefault(execution_arn, [])
+            events.append(
+                {
+                    "logStreamName": f"{execution_arn[-12:]}",
+                    "timestamp": now_ms,
+                    "ingestionTime": now_ms,
+                    "message": line,
+                    "eventId": f"{now_ms}-{len(events)}",
+                }
+            )
+
+    def events(self, execution_arn: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+        """The execution's events between two times (epoch milliseconds, inclusive)."""
+        with self._lock:
+            found = self._events.get(execution_arn, [])
+            return [dict(e) for e in found if start_ms <= e["timestamp"] <= end_ms]
+
+    def count(self) -> int:
+        """How many records were captured in all."""
+        with self._lock:
+            return sum(len(v) for v in self._events.values())
+
+
+class _CaptureHandler(logging.Handler):
+    """Records every log record emitted inside a sandboxed invocation."""
+
+    def __init__(self, store: LogStore) -> None:
+        super().__init__(logging.DEBUG)
+        self._store = store
+
+    def emit(self, record: logging.LogRecord) -> None:
+        box = current_sandbox()
+        if box is None:
+            return
+        message = record.getMessage()
+        if record.exc_info:
+            message = f"{message}\n{''.join(traceback.format_exception(*record.exc_info))}"
+        self._store.add(
+            box.execution_arn,
+            {
+                "timestamp": dt.datetime.fromtimestamp(record.created, tz=dt.UTC).isoformat(),
+                "level": record.levelname,
+                "logger": record.name,
+                "message": message,
+            },
+        )
+
+
+class _CapturingStdout(io.TextIOBase):
+    """`sys.stdout` for the run: lines printed inside an invocation go to its log; lines printed
+    by a validation worker go to that worker's buffer; everything else passes through."""
+
+    def __init__(self, store: LogStore, real: IO[str]) -> None:
+        self._store = store
+        self._real = real
+        self._partial: dict[tuple[int, str], str] = {}
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def buffered(self) -> Iterator[list[str]]:
+        """Collect what the current thread prints (outside invocations) in a list."""
+        lines: list[str] = []
+        self._local.buffer = lines
+        try:
+            yield lines
+        finally:
+            self._local.buffer = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        box = current_sandbox()
+        if box is not None:
+            key = (threading.get_ident(), box.execution_arn)
+            with self._lock:
+                pending = self._partial.get(key, "") + text
+                *lines, rest = pending.split("\n")
+                self._partial[key] = rest
+            for line in lines:
+                self._store.add(box.execution_arn, {"level": "INFO", "message": line})
+            return len(text)
+        buffer: list[str] | None = getattr(self._local, "buffer", None)
+        if buffer is not None:
+            buffer.append(text)
+            return len(text)
+        return self._real.write(text)
+
+    def flush(self) -> None:
+        self._real.flush()
+
+
+@contextlib.contextmanager
+def capturing_logs(store: LogStore) -> Iterator[_CapturingStdout]:
+    """Capture invocations' logs (root logger at INFO, `sys.stdout` swapped) while active."""
+    root = logging.getLogger()
+    handler = _CaptureHandler(store)
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    real = sys.stdout
+    proxy = _CapturingStdout(store, real)
+    sys.stdout = proxy
+    try:
+        yield proxy
+    finally:
+        sys.stdout = real
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+
+
+_ARN_FILTER = re.compile(r'\$\.durableExecutionArn = "((?:[^"\\]|\\.)*)"')
+
+
+class LogsClient:
+    """The CloudWatch Logs calls the suite makes (`filter_log_events`), from a `LogStore`."""
+
+    def __init__(self, store: LogStore) -> None:
+        self._store = store
+
+    def filter_log_events(
+        self,
+        *,
+        logGroupName: str,
+        startTime: int = 0,
+        endTime: int | None = None,
+        filterPattern: str = "",
+        nextToken: str | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """Events of the execution the JSON filter names (the suite always names one)."""
+        match = _ARN_FILTER.search(filterPattern)
+        if match is None:
+            raise _client_error(
+                "FilterLogEvents",
+                "InvalidParameterException",
+                "this stand-in serves one execution's records: filter on $.durableExecutionArn",
+            )
+        arn = match.group(1).replace('\\"', '"').replace("\\\\", "\\")
+        end = endTime if endTime is not None else int(time.time() * 1000)
+        return {"events": self._store.events(arn, startTime, end), "searchedLogStreams": []}
+
+
+class CloudFormationClient:
+    """The CloudFormation call the suite makes to find a function's log group."""
+
+    def describe_stack_resource(
+        self,
+        *,
+        StackName: str,
+        LogicalResourceId: str,
+    ) -> dict[str, Any]:
+        """Every function is 'deployed' under its own name."""
+        return {
+            "StackResourceDetail": {
+                "StackName": StackName,
+                "LogicalResourceId": LogicalResourceId,
+                "PhysicalResourceId": LogicalResourceId,
+                "ResourceType": "AWS::Lambda::Function",
+            }
+        }
+
+
+# -- the common shape ----------------------------------------------------------------------------
+
+
+class Service:
+    """A backend as the suite sees it: an invoker and the AWS clients."""
+
+    name = ""
+
+    def __init__(self, logs: LogStore) -> None:
+        self.logs = logs
+        self.aws_clients: AwsClients = AwsClients(MappingProxyType({}))
+        self._problems: dict[str, list[str]] = {}
+        self._problems_lock = threading.Lock()
+
+    def add_problem(self, function: str, text: str) -> None:
+        """Note something that went wrong outside the handler's own code (a harness error)."""
+        with self._problems_lock:
+            self._problems.setdefault(function, []).append(text)
+
+    def problems(self, function: str) -> list[str]:
+        """What went wrong for `function` outside what the suite can see."""
+        with self._problems_lock:
+            return list(self._problems.get(function, []))
+
+    @property
+    def stack_name(self) -> str:
+        """The stack every function belongs to (the suite passes it to CloudFormation)."""
+        return STACK_NAME
+
+    def _clients(self, lambda_client: Any) -> AwsClients:
+        return AwsClients(
+            MappingProxyType(
+                {
+                    "lambda": lambda_client,
+                    "logs": LogsClient(self.logs),
+                    "cloudformation": CloudFormationClient(),
+                }
+            )
+        )
+
+    def invoke(self, function_name: str, event_file_path: str) -> InvocationResult:
+        """Invoke and wait for the execution to end (a synchronous durable Invoke)."""
+        raise NotImplementedError
+
+    def invoke_async(self, function_name: str, event_file_path: str) -> InvocationResult:
+        """Start the execution and return at once (an `Event` Invoke)."""
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Bring the backend up."""
+
+    def stop(self) -> None:
+        """Tear the backend down."""
+
+    def describe(self) -> str:
+        """One line for the run's header."""
+        return self.name
+
+    @staticmethod
+    def _result(
+        function: str, status_code: int, payload: str, arn: str, error: str | None = None
+    ) -> InvocationResult:
+        output: dict[str, Any] = {
+            "StatusCode": status_code,
+            "Payload": payload,
+            "DurableExecutionArn": arn,
+        }
+        if error:
+            output["FunctionError"] = error
+        return InvocationResult(
+            success=True,
+            command=f"invoke {function}",
+            output=json.dumps(output),
+            stderr="",
+            function_name=function,
+        )
+
+
+class _LoopThread:
+    """An event loop on its own thread; every call into it is marshalled onto it."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = CALL_TIMEOUT) -> T:
+        """Run `coro` on the loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+
+        async def cancel_all() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks, timeout=5) if tasks else None
+
+        with contextlib.suppress(Exception):
+            self.call(cancel_all(), timeout=10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self.loop.close()
+
+
+# -- (a) the embedded backend --------------------------------------------------------------------
+
+
+class SkippingClock:
+    """Wall-clock time that can jump ahead.
+
+    The invocation loop skips to a suspended execution's next timer (a wait, a retry delay), so
+    waits take no time; everything else (callback timeouts and heartbeats, in-process timers,
+    outside events) happens in real time, as the service does it.
+    """
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._sleepers: list[asyncio.Future[None]] = []
+
+    def now(self) -> float:
+        """Real time plus every skip so far."""
+        return time.time() + self._offset
+
+    def skip_to(self, when: float) -> None:
+        """Jump forward to `when` (never backwards), waking sleepers to look at the time."""
+        ahead = when - self.now()
+        if ahead > 0:
+            self._offset += ahead
+        sleepers, self._sleepers = self._sleepers, []
+        for fut in sleepers:
+            if not fut.done():
+                fut.set_result(None)
+
+    async def sleep_until(self, deadline: float) -> None:
+        """Sleep until the clock reaches `deadline`, by real time or by a skip."""
+        while (left := deadline - self.now()) > 0:
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._sleepers.append(fut)
+            try:
+                await asyncio.wait((fut,), timeout=left)
+            finally:
+                if not fut.done():
+                    fut.cancel()
+
+
+class MemoryService(Service):
+    """Executions on `MemoryBackend`, driven as the Lambda service drives a durable function."""
+
+    name = "memory"
+
+    def __init__(
+        self,
+        handlers: Mapping[str, DurableHandler[Any, Any]],
+        targets: Mapping[str, Target],
+        logs: LogStore,
+    ) -> None:
+        super().__init__(logs)
+        self.handlers = dict(handlers)
+        self.targets = dict(targets)
+        self._thread = _LoopThread("memory-service")
+        self._backends: dict[str, MemoryBackend] = {}  # execution ARN -> its backend
+        self._drives: dict[str, asyncio.Task[None]] = {}
+        self._between_invocations: dict[str, asyncio.Event] = {}
+        self.aws_clients = self._clients(MemoryLambdaClient(self))
+
+    def describe(self) -> str:
+        return "memory: MemoryBackend (one per execution), timers skipped, callbacks in real time"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._thread.stop()
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = CALL_TIMEOUT) -> T:
+        """Run `coro` on the service's loop (MemoryBackend is not thread-safe)."""
+        return self._thread.call(coro, timeout)
+
+    # -- the suite's invoker --------------------------------------------------------------------
+
+    def invoke(self, function_name: str, event_file_path: str) -> InvocationResult:
+        payload = read_payload(event_file_path)
+        arn = self.call(self._start(function_name, payload))
+        try:
+            self.call(self._finished(arn), timeout=EXECUTION_TIMEOUT)
+        except TimeoutError as exc:
+            raise InvokeError(function_name, f"still running after {EXECUTION_TIMEOUT} s") from exc
+        summary = self.call(self._summary(arn))
+        error = summary.get("Error")
+        return self._result(
+            function_name,
+            200,
+            summary.get("Result") or json.dumps(error or None),
+            arn,
+            "Unhandled" if summary.get("Status") != "SUCCEEDED" else None,
+        )
+
+    def invoke_async(self, function_name: str, event_file_path: str) -> InvocationResult:
+        payload = read_payload(event_file_path)
+        arn = self.call(self._start(function_name, payload))
+        return self._result(function_name, 202, "", arn)
+
+    # -- on the loop ----------------------------------------------------------------------------
+
+    async def _start(self, function: str, payload: Any) -> str:
+        handler = self._handler(function)
+        backend = MemoryBackend(clock=SkippingClock())
+        backend.invoker = lambda name, data: self._invoke_target(backend, name, data)
+        event = backend.start_execution(payload, name=f"{function}-{uuid.uuid4().hex[:8]}")
+        return self._launch(backend, handler, event)
+
+    def _handler(self, function: str) -> DurableHandler[Any, Any]:
+        for requirement, handler in self.handlers.items():
+            if function_name(requirement) == function:
+                return handler
+        raise InvokeError(function, "no such function")
+
+    def _launch(
+        self, backend: MemoryBackend, handler: DurableHandler[Any, Any], event: InvocationInput
+    ) -> str:
+        arn = event.durable_execution_arn
+        self._backends[arn] = backend
+        self._drives[arn] = asyncio.get_running_loop().create_task(
+            self._guarded_drive(backend, handler, event)
+        )
+        return arn
+
+    async def _guarded_drive(
+        self, backend: MemoryBackend, handler: DurableHandler[Any, Any], event: InvocationInput
+    ) -> None:
+        try:
+            await self._drive(backend, handler, event)
+        except Exception as exc:
+            name = backend.get_execution(event.durable_execution_arn)["DurableExecutionName"]
+            self.add_problem(name.rsplit("-", 1)[0], f"the invocation loop stopped: {exc!r}")
+            raise
+
+    async def _finished(self, arn: str) -> None:
+        await asyncio.shield(self._drives[arn])
+
+    async def _summary(self, arn: str) -> dict[str, Any]:
+        return self._backend(arn).get_execution(arn)
+
+    def _backend(self, arn: str) -> MemoryBackend:
+        backend = self._backends.get(arn)
+        if backend is None:
+            raise _client_error(
+                "GetDurableExecution", "ResourceNotFoundException", f"no execution {arn}"
+            )
+        return backend
+
+    async def _drive(
+        self, backend: MemoryBackend, handler: DurableHandler[Any, Any], event: InvocationInput
+    ) -> None:
+        """Invoke until the execution ends: the service's side of the Lambda contract."""
+        arn = event.durable_execution_arn
+        clock = backend.clock
+        idle = self._between_invocations.setdefault(arn, asyncio.Event())
+        failed_in_a_row = 0
+        while True:
+            started = clock.now()
+            seen = backend.changes(arn)
+            request_id = str(uuid.uuid4())
+            idle.clear()
+            try:
+                output, crashed = await self._invoke_once(handler, backend, event, request_id)
+                failed_in_a_row = failed_in_a_row + 1 if crashed else 0
+                if failed_in_a_row >= MAX_FAILED_INVOCATIONS:
+                    # The service gives up on a function that keeps failing: it fails.
+                    output = InvocationOutput(status=InvocationStatus.FAILED, error=output.error)
+                backend.complete_invocation(arn, output, started=started, request_id=request_id)
+            finally:
+                idle.set()
+            if output.status is not InvocationStatus.PENDING:
+                return
+            if not crashed and backend.changes(arn) == seen:
+                await self._next_event(backend, arn)
+            event = backend.invocation_event(arn)
+
+    async def _invoke_once(
+        self,
+        handler: DurableHandler[Any, Any],
+        backend: MemoryBackend,
+        event: InvocationInput,
+        request_id: str,
+    ) -> tuple[InvocationOutput, bool]:
+        """One invocation in a sandbox. A crashed invocation, or one that raised (Lambda reports
+        both as a function error), has no output: it is recorded as failed and invoked again."""
+        arn = event.durable_execution_arn
+        with sandbox(arn) as box:
+            try:
+                output = await handler.invoke_output(event, backend=backend)
+            except Exception as exc:
+                name = backend.get_execution(arn)["DurableExecutionName"]
+                self.add_problem(name.rsplit("-", 1)[0], f"the invocation raised {exc!r}")
+                error = ErrorObject(error_type=type(exc).__name__, error_message=str(exc))
+                return InvocationOutput(status=InvocationStatus.PENDING, error=error), True
+            except InvocationCrashed:
+                box.crashed = True
+        if not box.crashed:
+            return output, False
+        error = ErrorObject(
+            error_type=CRASH_ERROR_TYPE,
+            error_message=f"RequestId: {request_id} Error: Runtime exited with error: "
+            "exit status 1",
+        )
+        return InvocationOutput(status=InvocationStatus.PENDING, error=error), True
+
+    async def _next_event(self, backend: MemoryBackend, arn: str) -> None:
+        """Wait for what re-invokes a suspended execution; skip the clock to a timer."""
+        clock = backend.clock
+        assert isinstance(clock, SkippingClock)
+        while True:
+            timer = backend.next_wake_time(arn, callbacks=False)
+            if timer is not None:
+                clock.skip_to(timer)
+                return
+            deadline = backend.next_wake_time(arn)  # a callback's timeout or heartbeat
+            if deadline is not None and deadline <= clock.now():
+                return
+            changed = backend.changed(arn)
+            timeout = None if deadline is None else deadline - clock.now()
+            done, _ = await asyncio.wait((changed,), timeout=timeout)
+            if done:
+                return
+            changed.cancel()  # a heartbeat may have moved the deadline: look again
+
+    async def _invoke_target(self, backend: MemoryBackend, name: str, payload: str | None) -> Any:
+        """A chained invoke: a durable target runs as a child execution on the same backend.
+
+        The target starts once the invocation that checkpointed the invoke has ended: a Lambda
+        invoke takes far longer than an SDK takes to suspend, so on the service the result never
+        lands inside the invocation that asked for it, and here it does not either.
+        """
+        caller = current_sandbox()
+        if caller is not None and caller.execution_arn in self._between_invocations:
+            await self._between_invocations[caller.execution_arn].wait()
+        target = self.targets.get(name)
+        if target is None:
+            return InvokeOutcome(
+                error=ErrorObject(
+                    error_type="ResourceNotFoundException",
+                    error_message=f"Function not found: {name}",
+                )
+            )
+        if isinstance(target, DurableHandler):
+            event = backend.start_execution(
+                name=f"{name}-{uuid.uuid4().hex[:8]}", input_payload=payload or "null"
+            )
+            arn = self._launch(backend, target, event)
+            await asyncio.shield(self._drives[arn])
+            summary = backend.get_execution(arn)
+            if summary["Status"] == "SUCCEEDED":
+                return InvokeOutcome(result=summary.get("Result"))
+            return InvokeOutcome(error=ErrorObject.model_validate(summary.get("Error") or {}))
+        with sandbox(f"target:{name}"):
+            value = target(json.loads(payload) if payload else None)
+            if inspect.isawaitable(value):
+                value = await value
+        return InvokeOutcome(result=json.dumps(value))
+
+    # -- what the lambda client reads -----------------------------------------------------------
+
+    async def history(self, arn: str) -> list[dict[str, Any]]:
+        return self._backend(arn).history(arn)
+
+    async def callback(self, operation: str, callback_id: str, *args: Any) -> None:
+        from durable_async import CheckpointRejectedError
+
+        for backend in {id(b): b for b in self._backends.values()}.values():
+            try:
+                getattr(backend, operation)(callback_id, *args)
+            except CheckpointRejectedError as exc:
+                if exc.code == "ResourceNotFoundException":
+                    continue
+                raise _client_error(
+                    operation, exc.code or "InvalidParameterValueException", str(exc)
+                ) from exc
+            return
+        raise _client_error(operation, "ResourceNotFoundException", f"no callback {callback_id}")
+
+
+class MemoryLambdaClient:
+    """The Lambda API calls the suite makes, answered by the embedded backends."""
+
+    def __init__(self, service: MemoryService) -> None:
+        self._service = service
+
+    def get_durable_execution(self, *, DurableExecutionArn: str) -> dict[str, Any]:
+        return self._service.call(self._service._summary(DurableExecutionArn))
+
+    def get_durable_execution_history(
+        self,
+        *,
+        DurableExecutionArn: str,
+        IncludeExecutionData: bool = False,
+        **_: Any,
+    ) -> dict[str, Any]:
+        events = self._service.call(self._service.history(DurableExecutionArn))
+        return {"Events": events}
+
+    def send_durable_execution_callback_success(
+        self,
+        *,
+        CallbackId: str,
+        Result: bytes | str | None = None,
+    ) -> dict[str, Any]:
+        result = Result.decode() if isinstance(Result, bytes) else Result
+        self._service.call(self._service.callback("send_callback_success", CallbackId, result))
+        return {}
+
+    def send_durable_execution_callback_failure(
+        self,
+        *,
+        CallbackId: str,
+        Error: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        error = ErrorObject.model_validate(Error or {})
+        self._service.call(self._service.callback("send_callback_failure", CallbackId, error))
+        return {}
+
+    def send_durable_execution_callback_heartbeat(
+        self,
+        *,
+        CallbackId: str,
+    ) -> dict[str, Any]:
+        self._service.call(self._service.callback("send_callback_heartbeat", CallbackId))
+        return {}
+
+
+# -- (b) AWS's local runner ----------------------------------------------------------------------
+
+RUNNER_ENV = {
+    "AWS_ACCESS_KEY_ID": DUMMY_KEY,
+    "AWS_SECRET_ACCESS_KEY": DUMMY_KEY,
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+DURABLE_CONFIG = {"DurableConfig": {"ExecutionTimeout": 900, "RetentionPeriodInDays": 1}}
+STARTUP_TIMEOUT = 30.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _runner_command() -> list[str]:
+    script = Path(sys.executable).with_name("dex-local-runner")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("dex-local-runner")
+    if found:
+        return [found]
+    return [sys.executable, "-m", "aws_durable_execution_sdk_python_testing.cli"]
+
+
+def runner_available() -> bool:
+    """Whether AWS's local runner (aws-durable-execution-sdk-python-testing) is installed."""
+    try:
+        import aws_durable_execution_sdk_python_testing  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class LambdaEndpoint:
+    """The Lambda Invoke API serving our handlers, on its own thread and event loop.
+
+    A durable function's invocation runs `handler.invoke_async(event, None, backend=...)` with
+    one shared `AwsBackend` pointed at the runner, as in a warm sandbox. A crashed invocation
+    answers as Lambda does when the runtime exits: a `Runtime.ExitError` function error.
+    """
+
+    def __init__(
+        self,
+        functions: Mapping[str, DurableHandler[Any, Any]],
+        plain: Mapping[str, Callable[[Any], Any]],
+    ) -> None:
+        self.functions = dict(functions)
+        self.plain = dict(plain)
+        self.service_url = ""
+        self.url = ""
+        self.on_error: Callable[[str, str], None] | None = None
+        self._thread = _LoopThread("lambda-endpoint")
+        self._runner: Any = None
+        self._backend: Any = None
+
+    def start(self, service_url: str) -> str:
+        self.service_url = service_url
+        self._thread.start()
+        self.url = self._thread.call(self._setup())
+        return self.url
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self._thread.call(self._teardown())
+        self._thread.stop()
+
+    async def _setup(self) -> str:
+        from aiobotocore.session import get_session
+        from aiohttp import web
+
+        from durable_async.aws import AwsBackend
+
+        session = get_session()
+        session.set_credentials(DUMMY_KEY, DUMMY_KEY)
+        self._backend = AwsBackend(
+            endpoint_url=self.service_url, region_name=REGION, session=session
+        )
+        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app.router.add_post("/2015-03-31/functions/{name}/invocations", self._invoke)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, HOST, 0)
+        await site.start()
+        return f"http://{HOST}:{self._runner.addresses[0][1]}"
+
+    async def _teardown(self) -> None:
+        if self._backend is not None:
+            await self._backend.aclose()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _invoke(self, request: Any) -> Any:
+        from aiohttp import web
+
+        name = request.match_info["name"].split(":", 1)[0]
+        body = await request.read()
+        payload = json.loads(body) if body else None
+        handler = self.functions.get(name)
+        if handler is not None and isinstance(payload, dict) and "CheckpointToken" in payload:
+            with sandbox(str(payload.get("DurableExecutionArn"))) as box:
+                try:
+                    output = await handler.invoke_async(payload, None, backend=self._backend)
+                except Exception as exc:
+                    if self.on_error is not None:
+                        self.on_error(name, f"the invocation raised {exc!r}")
+                    return _function_error(type(exc).__name__, str(exc))
+            if box.crashed:
+                return _function_error(CRASH_ERROR_TYPE, "Runtime exited with error: exit status 1")
+            return web.json_response(output, dumps=lambda v: json.dumps(v, default=str))
+        fn = self.plain.get(name)
+        if fn is None:
+            return web.json_response(
+                {"Type": "User", "Message": f"Function not found: {name}"},
+                status=404,
+                headers={"x-amzn-ErrorType": "ResourceNotFoundException"},
+            )
+        try:
+            with sandbox(f"target:{name}"):
+                value = fn(payload)
+                if inspect.isawaitable(value):
+                    value = await value
+        except Exception as exc:
+            return _function_error(type(exc).__name__, str(exc))
+        return web.json_response(value, dumps=lambda v: json.dumps(v, default=str))
+
+
+def _function_error(error_type: str, message: str) -> Any:
+    from aiohttp import web
+
+    body = {"errorType": error_type, "errorMessage": message, "stackTrace": []}
+    return web.json_response(body, headers={"X-Amz-Function-Error": "Unhandled"})
+
+
+class RunnerLambdaClient:
+    """boto3's `lambda` client at the runner; history gets `InvocationCompletedDetails` back.
+
+    The runner leaves the `InvocationCompletedDetails` key out of `InvocationCompleted` events,
+    which the service always sends; an empty one is put back so the suite's matcher (which needs
+    the key to exist) can compare the rest. Nothing else is changed.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def get_durable_execution_history(self, **kwargs: Any) -> dict[str, Any]:
+        page: dict[str, Any] = self._client.get_durable_execution_history(**kwargs)
+        for event in page.get("Events", []):
+            if event.get("EventType") == "InvocationCompleted":
+                event.setdefault("InvocationCompletedDetails", {})
+        return page
+
+
+class RunnerService(Service):
+    """AWS's local runner calling our handlers through our Lambda Invoke endpoint."""
+
+    name = "aws-runner"
+
+    def __init__(
+        self,
+        handlers: Mapping[str, DurableHandler[Any, Any]],
+        targets: Mapping[str, Target],
+        logs: LogStore,
+        log_dir: Path,
+    ) -> None:
+        super().__init__(logs)
+        functions = {function_name(r): h for r, h in handlers.items()}
+        durable_targets = {n: t for n, t in targets.items() if isinstance(t, DurableHandler)}
+        plain = {n: t for n, t in targets.items() if not isinstance(t, DurableHandler)}
+        self.endpoint = LambdaEndpoint({**functions, **durable_targets}, plain)
+        self.endpoint.on_error = self.add_problem
+        self.configs: dict[str, Any] = dict.fromkeys([*functions, *durable_targets], DURABLE_CONFIG)
+        self.configs.update({name: {} for name in plain})
+        self.log_dir = log_dir
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log_file: IO[bytes] | None = None
+        self._log_path = log_dir / "dex-local-runner.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def describe(self) -> str:
+        return f"aws-runner: dex-local-runner at {self.url}, our handlers at {self.endpoint.url}"
+
+    def start(self) -> None:
+        import boto3  # type: ignore[import-untyped]
+        from botocore.config import Config
+
+        self.port = _free_port()
+        self.endpoint.start(self.url)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._log_file = self._log_path.open("wb")
+        command = [
+            *_runner_command(),
+            "start-server",
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--lambda-endpoint",
+            self.endpoint.url,
+            "--local-runner-endpoint",
+            self.url,
+            "--local-runner-region",
+            REGION,
+            "--log-level",
+            "WARNING",
+            "--execution-timeout",
+            "900",
+            "--invocation-timeout",
+            "120",
+            "--function-configs",
+            json.dumps(self.configs),
+        ]
+        env = {**os.environ, **RUNNER_ENV}
+        self.process = subprocess.Popen(
+            command,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+        self._wait_healthy()
+        session = boto3.Session(
+            aws_access_key_id=DUMMY_KEY, aws_secret_access_key=DUMMY_KEY, region_name=REGION
+        )
+        client = session.client(
+            "lambda",
+            endpoint_url=self.url,
+            config=Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=50),
+        )
+        self._lambda = client
+        self.aws_clients = self._clients(RunnerLambdaClient(client))
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        assert self.process is not None
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"dex-local-runner exited:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"dex-local-runner not healthy:\n{self.log_tail()}")
+            time.sleep(0.05)
+
+    def log_tail(self, lines: int = 30) -> str:
+        if self._log_file is not None:
+            self._log_file.flush()
+        if not self._log_path.exists():
+            return ""
+        return "\n".join(self._log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        if self._log_file is not None:
+            self._log_file.close()
+        self.endpoint.stop()
+
+    # -- the suite's invoker --------------------------------------------------------------------
+
+    def _start_execution(self, function: str, payload: Any) -> str:
+        body = {
+            "AccountId": "123456789012",
+            "FunctionName": function,
+            "FunctionQualifier": "$LATEST",
+            "ExecutionName": f"{function}-{uuid.uuid4().hex[:8]}",
+            "ExecutionTimeoutSeconds": 900,
+            "ExecutionRetentionPeriodDays": 1,
+            "Input": json.dumps(payload),
+        }
+        request = urllib.request.Request(
+            f"{self.url}/start-durable-execution",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=CALL_TIMEOUT) as response:
+                data = json.loads(response.read())
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise InvokeError(function, f"start-durable-execution failed: {exc}") from exc
+        arn: str = data["ExecutionArn"]
+        return arn
+
+    def invoke(self, function_name: str, event_file_path: str) -> InvocationResult:
+        arn = self._start_execution(function_name, read_payload(event_file_path))
+        deadline = time.monotonic() + EXECUTION_TIMEOUT
+        while True:
+            summary = self._lambda.get_durable_execution(DurableExecutionArn=arn)
+            if summary.get("Status") != "RUNNING":
+                break
+            if time.monotonic() > deadline:
+                raise InvokeError(function_name, f"still running after {EXECUTION_TIMEOUT} s")
+            time.sleep(0.05)
+        error = summary.get("Error")
+        return self._result(
+            function_name,
+            200,
+            summary.get("Result") or json.dumps(error or None),
+            arn,
+            "Unhandled" if summary.get("Status") != "SUCCEEDED" else None,
+        )
+
+    def invoke_async(self, function_name: str, event_file_path: str) -> InvocationResult:
+        arn = self._start_execution(function_name, read_payload(event_file_path))
+        return self._result(function_name, 202, "", arn)
