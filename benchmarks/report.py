@@ -1,0 +1,595 @@
+"""Turn a results file into the tables of `docs/benchmarks.md` (and a console summary).
+
+Standard library only; the plots are drawn by `benchmarks.plots` in an environment of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from . import envs
+
+DOC = envs.REPO / "docs" / "benchmarks.md"
+IMG = envs.REPO / "docs" / "img"
+SDK_ORDER = ("ours", "fork", "official")
+NAMES = {"ours": "durable_async", "fork": "async fork", "official": "official"}
+MAX_UPDATES = 250
+
+Summary = dict[str, Any]
+
+
+class Results:
+    """Look up case summaries by workload and parameters."""
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        self.payload = payload
+        self.meta = payload["meta"]
+        self.cases: list[dict[str, Any]] = payload["cases"]
+        self.imports: dict[str, Any] = payload.get("imports", {})
+
+    def get(self, sdk: str, bench: str, **params: Any) -> Summary | None:
+        for case in self.cases:
+            if case["sdk"] != sdk or case["bench"] != bench:
+                continue
+            if all(case["params"].get(k) == v for k, v in params.items()):
+                s: Summary = case["summary"]
+                return s if "wall" in s else None
+        return None
+
+    def note(self, sdk: str, bench: str, **params: Any) -> str:
+        for case in self.cases:
+            if (
+                case["sdk"] == sdk
+                and case["bench"] == bench
+                and all(case["params"].get(k) == v for k, v in params.items())
+            ):
+                return str(case.get("note") or "")
+        return ""
+
+    def values(self, bench: str, key: str) -> list[Any]:
+        return sorted({c["params"][key] for c in self.cases if c["bench"] == bench})
+
+    def sdks(self) -> list[str]:
+        present = {c["sdk"] for c in self.cases}
+        return [s for s in SDK_ORDER if s in present]
+
+
+# -- formatting ------------------------------------------------------------------------------------
+
+
+def ms(seconds: float | None) -> str:
+    if seconds is None:
+        return "n/a"
+    v = seconds * 1000
+    return f"{v:,.0f}" if v >= 100 else f"{v:.1f}" if v >= 10 else f"{v:.2f}"
+
+
+def num(v: float | None, digits: int = 1) -> str:
+    if v is None:
+        return "n/a"
+    return f"{v:,.{digits}f}"
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def times(r: float | None) -> str:
+    return "n/a" if r is None else f"{r:.2f}x"
+
+
+def lower_bound(s: Summary) -> int:
+    return int(s.get("lower_bound_calls") or -(-int(s["updates"]) // MAX_UPDATES))
+
+
+def table(header: list[str], rows: list[list[str]], align: str | None = None) -> str:
+    align = align or "l" + "r" * (len(header) - 1)
+    marks = {"l": "---", "r": "--:", "c": ":-:"}
+    out = ["| " + " | ".join(header) + " |", "| " + " | ".join(marks[a] for a in align) + " |"]
+    out += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+# -- targets -------------------------------------------------------------------------------------
+
+
+def targets(res: Results) -> list[dict[str, Any]]:
+    """The issue's targets: each a ratio measured in this run, with its limit."""
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, value: float | None, limit: float, detail: str) -> None:
+        verdict = "n/a" if value is None else ("pass" if value <= limit else "FAIL")
+        out.append(
+            {"target": name, "value": value, "limit": limit, "verdict": verdict, "detail": detail}
+        )
+
+    def wall(sdk: str, bench: str, **p: Any) -> float | None:
+        s = res.get(sdk, bench, **p)
+        return s["wall"] if s else None
+
+    sizes = res.values("fanout", "n")
+    n = 1000 if 1000 in sizes or not sizes else max(sizes)  # a small run: its largest N
+    a = wall("ours", "fanout", style="gather", n=n, latency=0.0)
+    b = wall("fork", "fanout", style="gather", n=n, latency=0.0)
+    add(
+        f"gather {n:,} steps, 0 ms: durable_async / fork",
+        ratio(a, b),
+        0.5,
+        f"{ms(a)} ms vs {ms(b)} ms",
+    )
+    a = wall("ours", "fanout", style="map", n=n, latency=0.0)
+    b = wall("official", "fanout", style="map", n=n, latency=0.0)
+    add(
+        f"map {n:,} steps, 0 ms: durable_async / official",
+        ratio(a, b),
+        0.25,
+        f"{ms(a)} ms vs {ms(b)} ms",
+    )
+    for style in ("gather", "map"):
+        s = res.get("ours", "fanout", style=style, n=n, latency=0.02)
+        name = f"{style} {n:,} steps, 20 ms: durable_async wall / (min calls x 20 ms)"
+        if s:
+            floor = lower_bound(s) * 0.02
+            detail = f"{ms(s['wall'])} ms vs {lower_bound(s)} calls x 20 ms = {ms(floor)} ms"
+            add(name, s["wall"] / floor, 1.2, detail)
+        else:
+            add(name, None, 1.2, "not run")
+    a = wall("ours", "seq_runner")
+    b = wall("fork", "seq_runner")
+    seq = res.values("seq_runner", "n")
+    add(
+        f"{seq[0] if seq else 200} sequential steps, local runner: durable_async / fork",
+        ratio(a, b),
+        0.5,
+        f"{ms(a)} ms vs {ms(b)} ms",
+    )
+    big = max(res.values("waits", "n") or [0])
+    for style, peer in (("gather", "fork"), ("map", "fork"), ("map", "official")):
+        ours_s = res.get("ours", "waits", style=style, n=big)
+        peer_s = res.get(peer, "waits", style=style, n=big)
+        add(
+            f"peak RSS, {big:,} waits by {style}: durable_async / {NAMES[peer]}",
+            ratio(ours_s and ours_s["rss_peak_kib"], peer_s and peer_s["rss_peak_kib"]),
+            1.0,
+            f"{rss_mib(ours_s)} MiB vs {rss_mib(peer_s)} MiB",
+        )
+    ours_i = res.imports.get("ours", {}).get("summary")
+    for peer in ("fork", "official"):
+        peer_i = res.imports.get(peer, {}).get("summary")
+        add(
+            f"cold import: durable_async / {NAMES[peer]}",
+            ratio(ours_i and ours_i["import_ms"], peer_i and peer_i["import_ms"]),
+            1.0,
+            f"{num(ours_i and ours_i['import_ms'], 0)} ms vs "
+            f"{num(peer_i and peer_i['import_ms'], 0)} ms",
+        )
+    return out
+
+
+def rss_mib(s: Summary | None) -> str:
+    return "n/a" if not s else f"{s['rss_peak_kib'] / 1024:.0f}"
+
+
+def per_op_kib(s: Summary | None, n: int) -> str:
+    if not s:
+        return "n/a"
+    return f"{max(0, s['rss_peak_kib'] - s['rss_base_kib']) / n:.1f}"
+
+
+# -- sections ------------------------------------------------------------------------------------
+
+
+def _cell(res: Results, sdk: str, bench: str, **p: Any) -> tuple[Summary | None, str]:
+    s = res.get(sdk, bench, **p)
+    if s is not None:
+        return s, ""
+    for case in res.cases:
+        if (
+            case["sdk"] == sdk
+            and case["bench"] == bench
+            and all(case["params"].get(k) == v for k, v in p.items())
+        ):
+            summary = case["summary"]
+            return None, "n/a" if "na" in summary else "error"
+    return None, "not run"
+
+
+def section_targets(res: Results) -> str:
+    rows = [
+        [t["target"], times(t["value"]), f"<= {t['limit']:g}x", t["verdict"], t["detail"]]
+        for t in targets(res)
+    ]
+    return table(["target", "measured", "limit", "verdict", "numbers"], rows, "lrrcl")
+
+
+def section_sequential(res: Results) -> str:
+    rows = []
+    n_run = (res.values("seq_runner", "n") or [0])[0]
+    n_stub = (res.values("seq_stub", "n") or [0])[0]
+    ours_run = res.get("ours", "seq_runner")
+    ours_stub = res.get("ours", "seq_stub")
+    for sdk in res.sdks():
+        run, stub = res.get(sdk, "seq_runner"), res.get(sdk, "seq_stub")
+        rows.append(
+            [
+                NAMES[sdk],
+                ms(run and run["wall"]),
+                num(run and n_run / run["wall"], 0),
+                ms(stub and stub["wall"]),
+                num(stub and n_stub / stub["wall"], 0),
+                num(stub and stub["checkpoint_calls"], 0),
+                times(ratio(ours_run and ours_run["wall"], run and run["wall"])),
+                times(ratio(ours_stub and ours_stub["wall"], stub and stub["wall"])),
+            ]
+        )
+    header = [
+        "SDK",
+        f"runner: {n_run} steps (ms)",
+        "steps/s",
+        f"stub: {n_stub:,} steps (ms)",
+        "steps/s",
+        "checkpoint calls",
+        "durable_async / this (runner)",
+        "(stub)",
+    ]
+    return table(header, rows)
+
+
+def section_fanout(res: Results, latency: float) -> str:
+    rows = []
+    for n in res.values("fanout", "n"):
+        for style in ("gather", "map"):
+            ours = res.get("ours", "fanout", style=style, n=n, latency=latency)
+            for sdk in res.sdks():
+                s, why = _cell(res, sdk, "fanout", style=style, n=n, latency=latency)
+                if why == "not run":
+                    continue
+                if s is None:
+                    rows.append(
+                        [f"{n:,}", style, NAMES[sdk], why] + ["n/a"] * (7 if latency else 6)
+                    )
+                    continue
+                lb = lower_bound(s)
+                row = [
+                    f"{n:,}",
+                    style,
+                    NAMES[sdk]
+                    + (" (1 run)" if s.get("runs") == 1 and res.meta["reps"] > 1 else ""),
+                    ms(s["wall"]),
+                    num(s["checkpoint_calls"], 0),
+                    num(s["updates"], 0),
+                    num(s["updates"] / s["checkpoint_calls"], 1),
+                    f"{s['checkpoint_calls'] / lb:.2f}",
+                ]
+                if latency:
+                    row.append(f"{s['wall'] / (lb * latency):.2f}")
+                row.append(times(ratio(ours and ours["wall"], s["wall"])))
+                rows.append(row)
+    header = [
+        "N",
+        "style",
+        "SDK",
+        "wall (ms)",
+        "calls",
+        "updates",
+        "updates/call",
+        "calls / min calls",
+    ]
+    if latency:
+        header.append(f"wall / (min calls x {latency * 1000:g} ms)")
+    header.append("durable_async / this")
+    return table(header, rows, "rll" + "r" * (len(header) - 3))
+
+
+def section_waits(res: Results) -> str:
+    rows = []
+    for n in res.values("waits", "n"):
+        for style in ("gather", "map"):
+            ours = res.get("ours", "waits", style=style, n=n)
+            for sdk in res.sdks():
+                s, why = _cell(res, sdk, "waits", style=style, n=n)
+                if why == "not run":
+                    continue
+                if s is None:
+                    rows.append([f"{n:,}", style, NAMES[sdk], why] + ["n/a"] * 6)
+                    continue
+                rows.append(
+                    [
+                        f"{n:,}",
+                        style,
+                        NAMES[sdk]
+                        + (" (1 run)" if s.get("runs") == 1 and res.meta["reps"] > 1 else ""),
+                        ms(s["wall"]),
+                        rss_mib(s),
+                        per_op_kib(s, n),
+                        num(s["threads_peak"], 0),
+                        num(s["checkpoint_calls"], 0),
+                        times(ratio(ours and ours["rss_peak_kib"], s["rss_peak_kib"])),
+                    ]
+                )
+    header = [
+        "N",
+        "style",
+        "SDK",
+        "wall (ms)",
+        "peak RSS (MiB)",
+        "RSS growth per wait (KiB)",
+        "peak threads",
+        "calls",
+        "durable_async / this (RSS)",
+    ]
+    return table(header, rows, "rll" + "r" * 6)
+
+
+def section_imports(res: Results) -> str:
+    rows = []
+    ours = res.imports.get("ours", {}).get("summary")
+    for sdk in res.sdks():
+        s = res.imports.get(sdk, {}).get("summary")
+        if not s:
+            continue
+        version = res.meta["sdks"].get(sdk, {})
+        dist = envs.SDKS[sdk].distribution
+        rows.append(
+            [
+                NAMES[sdk],
+                f"`{envs.SDKS[sdk].module}` {version.get(dist) or ''}",
+                num(s["import_ms"], 0),
+                num(s["importtime_ms"], 0),
+                num(s["wall_ms"], 0),
+                times(ratio(ours and ours["import_ms"], s["import_ms"])),
+            ]
+        )
+    header = [
+        "SDK",
+        "import",
+        "import (ms)",
+        "-X importtime (ms)",
+        "interpreter + import (ms)",
+        "durable_async / this",
+    ]
+    return table(header, rows)
+
+
+def section_study(res: Results, latency: float, body: float | None = None) -> str:
+    mine = [c for c in res.cases if c["bench"] == "batching" and c["params"].get("body") == body]
+    lanes = sorted({c["params"]["lanes"] for c in mine})
+    rows = []
+    for window in sorted({c["params"]["window"] for c in mine}):
+        row = [f"{window * 1000:g}"]
+        for c in lanes:
+            s = res.get("ours", "batching", window=window, lanes=c, latency=latency, body=body)
+            row.append(
+                "n/a"
+                if not s
+                else f"{s['checkpoint_calls']:.0f} / {s['p50_ms']:.2f} / {s['p99_ms']:.2f}"
+            )
+        rows.append(row)
+    header = ["window (ms)"] + [
+        f"{c:,} lane{'s' if c > 1 else ''} x {_steps(res, c)} steps" for c in lanes
+    ]
+    return table(header, rows, "r" * len(header))
+
+
+def study_latencies(res: Results) -> list[float]:
+    return sorted(
+        {
+            c["params"]["latency"]
+            for c in res.cases
+            if c["bench"] == "batching" and not c["params"].get("body")
+        }
+    )
+
+
+def _steps(res: Results, lanes: int) -> int:
+    for case in res.cases:
+        if case["bench"] == "batching" and case["params"]["lanes"] == lanes:
+            return int(case["params"]["steps"])
+    return 0
+
+
+# -- documents -----------------------------------------------------------------------------------
+
+
+def machine_line(meta: dict[str, Any]) -> str:
+    m = meta["machine"]
+    return (
+        f"{m['cpu_count']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB memory, {m['os']}, "
+        f"{m['implementation']} {m['python']}"
+    )
+
+
+def versions_line(meta: dict[str, Any]) -> str:
+    bits = []
+    for sdk in SDK_ORDER:
+        info = meta["sdks"].get(sdk)
+        if info:
+            dist = envs.SDKS[sdk].distribution
+            bits.append(f"{dist} {info.get(dist)} ({info['concurrency']})")
+    return "; ".join(bits)
+
+
+def console(payload: dict[str, Any]) -> str:
+    """A short plain-text summary for the terminal."""
+    res = Results(payload)
+    lines = [f"machine: {machine_line(res.meta)}", f"SDKs: {versions_line(res.meta)}", ""]
+    for t in targets(res):
+        lines.append(
+            f"  [{t['verdict']:>4}] {t['target']}: {times(t['value'])} "
+            f"(limit {t['limit']:g}x; {t['detail']})"
+        )
+    return "\n".join(lines)
+
+
+def plots(results_path: Path, log: Callable[[str], None]) -> list[str]:
+    """Draw the PNGs with matplotlib from the report environment; return their file names."""
+    python = envs.ensure(envs.REPORT, log)
+    IMG.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [str(python), "-m", "benchmarks.plots", str(results_path), str(IMG)],
+        cwd=envs.REPO,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        log(f"plots failed:\n{done.stderr[-2000:]}")
+        return []
+    return [line.strip() for line in done.stdout.splitlines() if line.strip().endswith(".png")]
+
+
+def write_docs(payload: dict[str, Any], results_path: Path, log: Callable[[str], None]) -> Path:
+    images = plots(results_path, log)
+    DOC.write_text(render(payload, images))
+    return DOC
+
+
+def _image(images: list[str], name: str, alt: str) -> str:
+    return f"![{alt}](img/{name})\n" if name in images else ""
+
+
+def render(payload: dict[str, Any], images: list[str]) -> str:
+    res = Results(payload)
+    meta = res.meta
+    lat_fanout = res.values("fanout", "latency")
+    parts: list[str] = []
+    add = parts.append
+    add("# Benchmarks\n")
+    add(
+        "How durable_async's group-committed checkpoints compare with the official "
+        "`aws-durable-execution-sdk-python` (operations block threads) and its asyncio fork "
+        "`async-durable-execution`, on the same machine, in the same run. Every number is the "
+        "median of the repetitions of one case; every repetition ran in a fresh process; every "
+        "ratio divides two numbers taken in this run.\n"
+    )
+    add("## Setup\n")
+    add(f"- Machine: {machine_line(meta)}.")
+    add(f"- SDKs, each in a virtual environment of its own: {versions_line(meta)}.")
+    add(
+        f"- Run: `{meta['command'].strip()}`, {meta['reps']} repetitions per case (cases marked "
+        f'"1 run" ran once), {meta["duration_s"] / 60:.1f} minutes, started '
+        f"{meta['started']}."
+    )
+    add(
+        "- The service is an in-memory stand-in shared by all three SDKs (`benchmarks/service.py`)."
+        " Each SDK talks to it through its own service-client interface, converting its update "
+        "objects with its own code, as it would for the real API. It keeps the checkpoint-token "
+        "chain, the operation states and the wait timers, and counts checkpoint calls, updates "
+        "and payload bytes. Latency is a sleep per call: `time.sleep` in the official SDK's "
+        "checkpointing thread, `asyncio.sleep` in the asyncio SDKs. Waits are skipped between "
+        "invocations (the execution suspends, the driver moves the clock and invokes again)."
+    )
+    add(
+        "- Each process first runs every handler once on three items (imports and first-call "
+        "costs stay out of the numbers), then the measured workload once. Steps are no-ops "
+        "(`async def` in the asyncio SDKs, a plain function in the official one). Logging is "
+        "disabled in all three."
+    )
+    add(
+        "- Lower bound on calls: the service takes at most 250 updates per checkpoint call, so "
+        "an execution that sends U updates needs at least ceil(U / 250) calls. "
+        '"calls / min calls" is 1.00 when every call was full.\n'
+    )
+    add("## Targets\n")
+    add(section_targets(res) + "\n")
+    add("## B1: sequential steps\n")
+    add(
+        "One step after another: each step's result must be acknowledged before the next step "
+        "starts, so every SDK makes one checkpoint call per step and the difference is pure "
+        'per-operation overhead. "runner" goes through each SDK\'s own local test runner '
+        "(durable_async: `LocalRunner` on `MemoryBackend`; the fork: `create_local_runner`; the "
+        'official SDK: `DurableFunctionTestRunner(skip_time=True)`); "stub" invokes the handler '
+        "against the shared stand-in service.\n"
+    )
+    add(section_sequential(res) + "\n")
+    add(_image(images, "bench-sequential.png", "sequential steps per second"))
+    for latency in lat_fanout:
+        add(f"## B2: fan-out, service latency {latency * 1000:g} ms\n")
+        if not latency:
+            add(
+                "N no-op steps at once: `asyncio.gather` over `ctx.step` in the asyncio SDKs, "
+                "`map` (one child context per item, so twice the updates) in all three. The "
+                "official SDK has no gather: its concurrency is map and parallel, on threads.\n"
+            )
+        add(section_fanout(res, latency) + "\n")
+    add(_image(images, "bench-fanout.png", "fan-out wall time against N"))
+    add("## B3: concurrent waits\n")
+    add(
+        "N one-hour waits at once: the invocation checkpoints every wait, suspends, the clock "
+        "skips an hour and a second invocation replays to the end. Peak RSS is the process's "
+        'high-water mark (`ru_maxrss`) and includes the interpreter and SDK; "growth per wait" '
+        "is the high-water mark's rise during the measured run divided by N. Peak threads is "
+        "the most threads alive at once (counted at every `Thread.start`).\n"
+    )
+    add(section_waits(res) + "\n")
+    add(_image(images, "bench-waits.png", "memory and threads against N"))
+    add("## B4: cold import\n")
+    add(
+        'A fresh interpreter imports the SDK\'s top-level package; "import" is the median wall '
+        'time of `python -c "import <package>"` less that of `python -c pass`; '
+        "`-X importtime` is the interpreter's own cumulative figure for the package.\n"
+    )
+    add(section_imports(res) + "\n")
+    add(_image(images, "bench-import.png", "cold import time"))
+    add("## Batching study (durable_async)\n")
+    add(
+        "`lanes` coroutines run `steps` sequential no-op steps each, all under one "
+        "`asyncio.gather`; each `await ctx.step(...)` is timed from the call (its START is "
+        "queued) to the acknowledgement of its SUCCEED. Cells: checkpoint calls / p50 / p99 "
+        "step latency in ms. The window (`durable_execution(checkpoint_window=...)`) only holds "
+        "fire-and-forget updates; a blocking update flushes at once.\n"
+    )
+    for latency in study_latencies(res):
+        add(f"### Service latency {latency * 1000:g} ms\n")
+        add(section_study(res, latency) + "\n")
+    add(_image(images, "bench-batching.png", "batching study"))
+    for body in sorted({c["params"]["body"] for c in res.cases if c["params"].get("body")}):
+        latency = next(c["params"]["latency"] for c in res.cases if c["params"].get("body") == body)
+        add(
+            f"### Where the window matters: {body * 1000:g} ms step bodies, {latency * 1000:g} ms\n"
+        )
+        add(
+            f"The same measurement with steps that await {body * 1000:g} ms of I/O. A START "
+            "whose window runs out before its step's SUCCEED is queued goes out alone: one "
+            "more call, and with one lane one more round trip before the SUCCEED can leave. A "
+            "window longer than the body lets the SUCCEED carry the START.\n"
+        )
+        add(section_study(res, latency, body) + "\n")
+    add("## Reproduce\n")
+    add(
+        "```bash\n"
+        "python -m benchmarks                 # full run, about 15 minutes on 2 CPUs; "
+        "rewrites this page\n"
+        "python -m benchmarks --size small    # N in {10, 100}: a couple of minutes\n"
+        "python -m benchmarks --only ours     # durable_async alone\n"
+        "python -m benchmarks --smoke         # what CI runs: durable_async, tiny sizes\n"
+        "```\n"
+    )
+    add(
+        "The first run creates one virtual environment per SDK under `benchmarks/.venvs/` "
+        "(and one with matplotlib for the plots); later runs reuse them. Raw results, every "
+        "repetition included, are written to `benchmarks/results/`.\n"
+    )
+    add(
+        "Sizes of the full run: B1 200 steps (runner) and 1,000 (stub); B2 N in {10, 100, "
+        "1,000, 10,000} at 0 and 20 ms; B3 N in {10, 100, 1,000, 10,000}; the study crosses "
+        "windows {0, 1, 2, 5, 10} ms, 1 to 1,000 lanes and 0, 5 and 20 ms. The fork's map "
+        "grows with the square of N (about a minute at 10,000 items), so at N = 10,000 it runs "
+        "once and only without latency; everything else runs "
+        f"{meta['reps']} times.\n"
+    )
+    return "\n".join(parts)
+
+
+def load(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def iter_cases(payload: dict[str, Any], bench: str) -> Iterator[dict[str, Any]]:
+    for case in payload["cases"]:
+        if case["bench"] == bench and "wall" in case["summary"]:
+            yield case

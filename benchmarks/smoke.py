@@ -1,0 +1,62 @@
+"""`python -m benchmarks --smoke`: the harness end to end on durable_async alone, in seconds.
+
+Tiny sizes, one repetition, no extra environments: each case still runs in a fresh process of
+the current interpreter, so this needs nothing beyond the project's own dependencies. Exits 0 when
+every case ran, succeeded, and sent no fewer checkpoint calls than its updates require.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from . import cli, envs, plan, report
+from .service import lower_bound_calls
+
+
+def check(records: list[dict[str, object]]) -> list[str]:
+    problems = []
+    for rec in records:
+        s = rec["summary"]
+        assert isinstance(s, dict)
+        what = f"{rec['group']} {rec['bench']} {rec['params']}"
+        if "error" in s or "na" in s:
+            problems.append(f"{what}: {s.get('error') or s.get('na')}")
+        elif s.get("status") != "SUCCEEDED":
+            problems.append(f"{what}: status {s.get('status')}")
+        elif "updates" in s and s["checkpoint_calls"] < lower_bound_calls(int(s["updates"])):
+            problems.append(f"{what}: {s['checkpoint_calls']} calls for {s['updates']} updates")
+    return problems
+
+
+def main() -> int:
+    started = time.perf_counter()
+    cases = plan.smoke_plan()
+    records, imports = cli.execute(cases, {"ours": sys.executable}, import_reps=1)
+    meta = {
+        "size": "smoke",
+        "reps": 1,
+        "sdks": {"ours": {"label": "durable_async", "concurrency": "asyncio tasks"}},
+        "machine": envs.machine(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "duration_s": round(time.perf_counter() - started, 1),
+        "command": "python -m benchmarks --smoke",
+    }
+    payload = {"meta": meta, "cases": records, "imports": imports}
+    cli.write_results(payload, "smoke")
+    res = report.Results(payload)
+    for case, rec in zip(cases, records, strict=True):
+        s = rec["summary"]
+        if "wall" in s:
+            calls = f", {s['checkpoint_calls']:.0f} calls" if "checkpoint_calls" in s else ""
+            print(f"  {case.describe()}: {report.ms(s['wall'])} ms{calls}")
+    ours_import = res.imports.get("ours", {}).get("summary", {})
+    print(f"  B4 import durable_async: {ours_import.get('import_ms', float('nan')):.0f} ms")
+    problems = check(records)
+    for p in problems:
+        print(f"smoke FAILED: {p}", file=sys.stderr)
+    print(
+        f"smoke {'failed' if problems else 'passed'}: {len(records)} cases in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    return 1 if problems else 0
