@@ -7,7 +7,7 @@ import nox
 nox.options.sessions = ["tests", "lint", "types", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
-SOURCES = ["durable_async", "tests", "examples", "noxfile.py"]
+SOURCES = ["durable_async", "tests", "examples", "benchmarks", "conformance", "noxfile.py"]
 
 
 @nox.session
@@ -44,6 +44,20 @@ def smoke(session: nox.Session) -> None:
     """A tiny benchmark run of our SDK only, so the harness never rots."""
     session.install("-e", ".[test]")
     session.run("python", "-m", "benchmarks", "--smoke")
+
+
+@nox.session
+def conformance(session: nox.Session) -> None:
+    """The AWS conformance suite on the embedded backend and the AWS local runner."""
+    session.install("-e", ".[test]")
+    session.install(
+        "--no-deps",
+        "--ignore-requires-python",
+        "aws-durable-execution-conformance-tests",
+        "pyyaml",
+        "packaging",
+    )
+    session.run("python", "-m", "conformance", *session.posargs)
 
 
 @nox.session
