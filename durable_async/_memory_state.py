@@ -349,18 +349,15 @@ class ExecutionRecord:
             )
             op = cur.model_copy(update={"status": _S.PENDING, "step_details": new})
             self.put(op)
-            self.history.record(
-                op,
-                "Failed",
-                now,
-                {
-                    "Error": h.error(u.error),
-                    "RetryDetails": {
-                        "CurrentAttempt": attempt + 1,
-                        "NextAttemptDelaySeconds": delay,
-                    },
-                },
-            )
+            retry = {"CurrentAttempt": attempt + 1, "NextAttemptDelaySeconds": delay}
+            if u.error is None:  # a poll that carries state forward, not a failure
+                self.history.record(
+                    op, "Succeeded", now, {"Result": h.payload(u.payload), "RetryDetails": retry}
+                )
+            else:
+                self.history.record(
+                    op, "Failed", now, {"Error": h.error(u.error), "RetryDetails": retry}
+                )
         elif u.action in (_A.SUCCEED, _A.FAIL):
             ok = u.action is _A.SUCCEED
             new = StepDetails(

@@ -47,10 +47,12 @@ async def test_wait_for_condition_carries_state_between_checks_durably() -> None
     assert result.invocations == 3
     op = result.operation("poll")
     assert op.sub_type == "WaitForCondition"
+    # a poll that keeps going is a RETRY without error: StepSucceeded carrying the new state
     retries = [
-        e["StepFailedDetails"]["RetryDetails"]
+        e["StepSucceededDetails"]["RetryDetails"]
         for e in result.history
-        if e["EventType"] == "StepFailed"
+        if e["EventType"] == "StepSucceeded"
+        and "NextAttemptDelaySeconds" in e["StepSucceededDetails"]["RetryDetails"]
     ]
     assert retries == [
         {"CurrentAttempt": 1, "NextAttemptDelaySeconds": 10},

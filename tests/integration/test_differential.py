@@ -28,8 +28,6 @@ _NO_CHILD_ARN = (
     "ChainedInvokeStartedDetails"
 )
 KNOWN_MEMORY_BUGS = {
-    "wait-for-condition": "MemoryBackend records a RETRY without an error as StepFailed; the "
-    "service (and the runner) record StepSucceeded carrying the new state",
     "invoke-durable": f"{_NO_CHILD_ARN}; LocalRunner re-encodes a durable target's result "
     "(json.dumps) instead of passing its result payload through",
     "invoke-durable-fails": _NO_CHILD_ARN,
