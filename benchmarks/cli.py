@@ -215,6 +215,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="durable_async only, tiny sizes, one repetition, no extra environments",
     )
+    ap.add_argument(
+        "--render",
+        metavar="RESULTS",
+        type=Path,
+        help="rewrite docs/benchmarks.md and its plots from a results file, run nothing",
+    )
     docs = ap.add_mutually_exclusive_group()
     docs.add_argument("--docs", dest="docs", action="store_true", default=None)
     docs.add_argument(
@@ -232,12 +238,19 @@ def main(argv: list[str] | None = None) -> int:
         from .smoke import main as smoke_main
 
         return smoke_main()
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    if args.render:
+        from . import report
+
+        payload = report.load(args.render)
+        print(report.console(payload))
+        log(f"wrote {report.write_docs(payload, args.render.resolve(), log)}")
+        return 0
     sdks = list(envs.SDKS) if not args.only else [s.strip() for s in args.only.split(",")]
     unknown = [s for s in sdks if s not in envs.SDKS]
     if unknown:
         print(f"unknown SDK(s): {', '.join(unknown)}; choose from {', '.join(envs.SDKS)}")
         return 2
-    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     pythons: dict[str, Path | str] = {key: envs.ensure(envs.SDKS[key], log) for key in sdks}
     cases = plan.build(args.size, sdks, args.reps)
     reps = args.reps or plan.SIZES[args.size].reps
