@@ -146,6 +146,10 @@ class CheckpointBatcher:
             self._wake.clear()
             while (self._queue or self._pollers) and self.failure is None:
                 await self._send_batch()
+                if len(self._queue) < MAX_UPDATES:
+                    # Let the tasks this response woke queue their follow-up updates, so they
+                    # ride in the next request instead of the one after it.
+                    await asyncio.sleep(0)
             if self.idle:
                 self._on_idle()
 
