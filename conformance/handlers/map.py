@@ -15,37 +15,19 @@ from __future__ import annotations
 from typing import Any
 
 from durable_async import (
-    BatchResult,
     CompletionConfig,
     DurableContext,
     DurableHandler,
     durable_execution,
 )
 
+from ._batch_outcome import ALL_FIELDS, COUNT_FIELDS, outcome
+
 __all__ = ["HANDLERS", "TARGETS"]
 
 
 class ItemFailedError(Exception):
     """What the map function raises for the item "fail"."""
-
-
-def outcome(batch: BatchResult[Any], *fields: str) -> dict[str, Any]:
-    """How the batch completed: `fields` of completionReason, status, success/failure/total count.
-
-    `status` is FAILED when any item failed, whatever the completion reason.
-    """
-    summary: dict[str, Any] = {
-        "completionReason": batch.completion_reason.value,
-        "status": "FAILED" if batch.failure_count else "SUCCEEDED",
-        "successCount": batch.success_count,
-        "failureCount": batch.failure_count,
-        "totalCount": len(batch.items),
-    }
-    return {field: summary[field] for field in fields}
-
-
-ALL_FIELDS = ("completionReason", "status", "successCount", "failureCount", "totalCount")
-COUNT_FIELDS = ("completionReason", "successCount", "failureCount", "totalCount")
 
 
 def make_greeting(who: str) -> str:

@@ -21,6 +21,8 @@ from durable_async import (
     durable_execution,
 )
 
+from ._batch_outcome import ALL_FIELDS, COUNT_FIELDS, outcome
+
 __all__ = ["HANDLERS", "TARGETS"]
 
 Branch = Callable[[DurableContext], Coroutine[Any, Any, Any]]
@@ -28,25 +30,6 @@ Branch = Callable[[DurableContext], Coroutine[Any, Any, Any]]
 
 class BranchFailedError(Exception):
     """What a failing branch raises."""
-
-
-def outcome(batch: BatchResult[Any], *fields: str) -> dict[str, Any]:
-    """How the batch completed: `fields` of completionReason, status, success/failure/total count.
-
-    `status` is FAILED when any branch failed, whatever the completion reason.
-    """
-    summary: dict[str, Any] = {
-        "completionReason": batch.completion_reason.value,
-        "status": "FAILED" if batch.failure_count else "SUCCEEDED",
-        "successCount": batch.success_count,
-        "failureCount": batch.failure_count,
-        "totalCount": len(batch.items),
-    }
-    return {field: summary[field] for field in fields}
-
-
-ALL_FIELDS = ("completionReason", "status", "successCount", "failureCount", "totalCount")
-COUNT_FIELDS = ("completionReason", "successCount", "failureCount", "totalCount")
 
 
 def returning(value: Any) -> Branch:
