@@ -1,8 +1,8 @@
 """Conformance handlers for the callback suite (requirements 4-1 to 4-19).
 
 Each handler creates one or two callbacks with `ctx.create_callback`, hands the id to the
-outside world and awaits the answer. The event is `{"Input": ...}`; where the requirement says
-"using the input as the callback name", `event["Input"]` is the name.
+outside world and awaits the answer. The event is the requirement's `Input`; where the
+requirement says "using the input as the callback name", the event is the name.
 
 These handlers invoke no other functions, so `TARGETS` is empty.
 """
@@ -41,7 +41,7 @@ def notify_approver(callback_id: str) -> str:
 @durable_execution
 async def create_callback_basic(event: dict[str, Any], ctx: DurableContext) -> Any:
     """4-1: create a callback named after the input and return what the sender sends."""
-    callback = await ctx.create_callback(name=event["Input"])
+    callback = await ctx.create_callback(name=event)
     logger.info("waiting for callback %s", callback.callback_id)
     return await callback
 
@@ -56,28 +56,28 @@ async def create_callback_named(event: dict[str, Any], ctx: DurableContext) -> A
 @durable_execution
 async def create_callback_timeout(event: dict[str, Any], ctx: DurableContext) -> Any:
     """4-3: nobody answers within 5 seconds, so awaiting raises `CallbackTimeoutError`."""
-    callback = await ctx.create_callback(name=event["Input"], timeout=5)
+    callback = await ctx.create_callback(name=event, timeout=5)
     return await callback
 
 
 @durable_execution
 async def create_callback_heartbeat_timeout(event: dict[str, Any], ctx: DurableContext) -> Any:
     """4-4: no heartbeat within 5 seconds, so awaiting raises `CallbackTimeoutError`."""
-    callback = await ctx.create_callback(name=event["Input"], heartbeat_timeout=5)
+    callback = await ctx.create_callback(name=event, heartbeat_timeout=5)
     return await callback
 
 
 @durable_execution
 async def create_callback_heartbeat_then_success(event: dict[str, Any], ctx: DurableContext) -> Any:
     """4-5: heartbeats keep the callback alive (10-second interval) until the success arrives."""
-    callback = await ctx.create_callback(name=event["Input"], heartbeat_timeout=10)
+    callback = await ctx.create_callback(name=event, heartbeat_timeout=10)
     return await callback
 
 
 @durable_execution
 async def create_callback_failure(event: dict[str, Any], ctx: DurableContext) -> Any:
     """4-6: the sender reports a failure; the uncaught `CallbackError` fails the execution."""
-    callback = await ctx.create_callback(name=event["Input"])
+    callback = await ctx.create_callback(name=event)
     return await callback
 
 
@@ -87,7 +87,7 @@ async def create_callback_failure(event: dict[str, Any], ctx: DurableContext) ->
 @durable_execution
 async def callback_step_failure(event: dict[str, Any], ctx: DurableContext) -> Any:
     """4-7: create the callback, notify the approver in a step, then await a failure."""
-    callback = await ctx.create_callback(name=event["Input"])
+    callback = await ctx.create_callback(name=event)
     await ctx.step(notify_approver, callback.callback_id)
     return await callback
 
@@ -95,7 +95,7 @@ async def callback_step_failure(event: dict[str, Any], ctx: DurableContext) -> A
 @durable_execution
 async def callback_step_timeout(event: dict[str, Any], ctx: DurableContext) -> Any:
     """4-8: as 4-7, but nobody answers within the 5-second timeout."""
-    callback = await ctx.create_callback(name=event["Input"], timeout=5)
+    callback = await ctx.create_callback(name=event, timeout=5)
     await ctx.step(notify_approver, callback.callback_id)
     return await callback
 
@@ -103,7 +103,7 @@ async def callback_step_timeout(event: dict[str, Any], ctx: DurableContext) -> A
 @durable_execution
 async def callback_wait_success(event: dict[str, Any], ctx: DurableContext) -> Any:
     """4-9: the answer arrives during a 5-second wait; it is read once the wait is over."""
-    callback = await ctx.create_callback(name=event["Input"])
+    callback = await ctx.create_callback(name=event)
     await ctx.wait(5)
     return await callback
 
@@ -111,7 +111,7 @@ async def callback_wait_success(event: dict[str, Any], ctx: DurableContext) -> A
 @durable_execution
 async def callback_wait_failure(event: dict[str, Any], ctx: DurableContext) -> Any:
     """4-10: a failure arrives during a 5-second wait; awaiting afterwards raises it."""
-    callback = await ctx.create_callback(name=event["Input"])
+    callback = await ctx.create_callback(name=event)
     await ctx.wait(5)
     return await callback
 
@@ -119,7 +119,7 @@ async def callback_wait_failure(event: dict[str, Any], ctx: DurableContext) -> A
 @durable_execution
 async def callback_wait_timeout(event: dict[str, Any], ctx: DurableContext) -> Any:
     """4-11: the callback times out (3 s) during a 6-second wait; awaiting afterwards raises."""
-    callback = await ctx.create_callback(name=event["Input"], timeout=3)
+    callback = await ctx.create_callback(name=event, timeout=3)
     await ctx.wait(6)
     return await callback
 
@@ -130,7 +130,7 @@ async def callback_wait_timeout(event: dict[str, Any], ctx: DurableContext) -> A
 @durable_execution
 async def callback_then_wait(event: dict[str, Any], ctx: DurableContext) -> Any:
     """4-12: await the callback, wait 2 seconds, then return the callback's result."""
-    callback = await ctx.create_callback(name=event["Input"])
+    callback = await ctx.create_callback(name=event)
     result = await callback
     await ctx.wait(2)
     return result
@@ -139,7 +139,7 @@ async def callback_then_wait(event: dict[str, Any], ctx: DurableContext) -> Any:
 @durable_execution
 async def callback_failure_caught_then_wait(event: dict[str, Any], ctx: DurableContext) -> str:
     """4-13: catch the sender's failure, wait 2 seconds, return the error message."""
-    callback = await ctx.create_callback(name=event["Input"])
+    callback = await ctx.create_callback(name=event)
     try:
         message = f"approved: {await callback}"
     except CallbackError as exc:
@@ -151,7 +151,7 @@ async def callback_failure_caught_then_wait(event: dict[str, Any], ctx: DurableC
 @durable_execution
 async def callback_timeout_caught_then_wait(event: dict[str, Any], ctx: DurableContext) -> str:
     """4-14: catch the 3-second timeout, wait 2 seconds, return the error message."""
-    callback = await ctx.create_callback(name=event["Input"], timeout=3)
+    callback = await ctx.create_callback(name=event, timeout=3)
     try:
         message = f"approved: {await callback}"
     except CallbackTimeoutError as exc:
@@ -174,7 +174,7 @@ class Greeting(BaseModel):
 @durable_execution
 async def callback_typed_object(event: dict[str, Any], ctx: DurableContext) -> dict[str, Any]:
     """4-15: deserialise the result into `Greeting` and return it with an epoch timestamp."""
-    callback = await ctx.create_callback(name=event["Input"], result_type=Greeting)
+    callback = await ctx.create_callback(name=event, result_type=Greeting)
     greeting: Greeting = await callback
     return {
         "received": {
@@ -188,7 +188,7 @@ async def callback_typed_object(event: dict[str, Any], ctx: DurableContext) -> d
 @durable_execution
 async def callback_typed_number(event: dict[str, Any], ctx: DurableContext) -> dict[str, int]:
     """4-16: deserialise the result as an `int` and return it with its double."""
-    callback = await ctx.create_callback(name=event["Input"], result_type=int)
+    callback = await ctx.create_callback(name=event, result_type=int)
     count: int = await callback
     return {"count": count, "doubled": count * 2}
 
@@ -199,7 +199,7 @@ async def callback_typed_number(event: dict[str, Any], ctx: DurableContext) -> d
 @durable_execution
 async def two_callbacks_sequential(event: dict[str, Any], ctx: DurableContext) -> list[Any]:
     """4-17: create and await A, then create and await B."""
-    name_a, name_b = event["Input"]
+    name_a, name_b = event
     first = await ctx.create_callback(name=name_a)
     result_a = await first
     second = await ctx.create_callback(name=name_b)
@@ -210,7 +210,7 @@ async def two_callbacks_sequential(event: dict[str, Any], ctx: DurableContext) -
 @durable_execution
 async def two_callbacks_in_order(event: dict[str, Any], ctx: DurableContext) -> list[Any]:
     """4-18: create A and B, then await A, then B."""
-    name_a, name_b = event["Input"]
+    name_a, name_b = event
     first = await ctx.create_callback(name=name_a)
     second = await ctx.create_callback(name=name_b)
     result_a = await first
@@ -221,7 +221,7 @@ async def two_callbacks_in_order(event: dict[str, Any], ctx: DurableContext) -> 
 @durable_execution
 async def two_callbacks_reverse_order(event: dict[str, Any], ctx: DurableContext) -> list[Any]:
     """4-19: create A and B, then await B first, then A."""
-    name_a, name_b = event["Input"]
+    name_a, name_b = event
     first = await ctx.create_callback(name=name_a)
     second = await ctx.create_callback(name=name_b)
     result_b = await second

@@ -86,20 +86,20 @@ async def greet(event: Any, ctx: DurableContext) -> str:
 @durable_execution
 async def invoke_basic(event: dict[str, Any], ctx: DurableContext) -> Any:
     """5-1: invoke the echo target with the input and return what it returns."""
-    return await ctx.invoke(ECHO, event["Input"])
+    return await ctx.invoke(ECHO, event)
 
 
 @durable_execution
 async def invoke_named(event: dict[str, Any], ctx: DurableContext) -> Any:
     """5-2: name the invoke operation after `Input.name`; send `Input.payload`."""
-    request = event["Input"]
+    request = event
     return await ctx.invoke(ECHO, request["payload"], name=request["name"])
 
 
 @durable_execution
 async def invoke_complex_object(event: dict[str, Any], ctx: DurableContext) -> Any:
     """5-3: a nested JSON object travels to the target and back unchanged."""
-    return await ctx.invoke(ECHO, event["Input"])
+    return await ctx.invoke(ECHO, event)
 
 
 @durable_execution
@@ -141,7 +141,7 @@ async def invoke_large_payload(event: dict[str, Any], ctx: DurableContext) -> An
 @durable_execution
 async def invoke_with_tenant(event: dict[str, Any], ctx: DurableContext) -> Any:
     """5-8: invoke on behalf of `Input.tenantId` (tenant-isolated invocation)."""
-    request = event["Input"]
+    request = event
     return await ctx.invoke(ECHO, request["payload"], tenant_id=request["tenantId"])
 
 
@@ -229,7 +229,7 @@ class ShoutedRequest(BaseModel):
 @durable_execution
 async def invoke_custom_payload_serdes(event: dict[str, Any], ctx: DurableContext) -> Any:
     """5-15: the payload goes through a custom serialiser; the target gets `{"data": "HELLO"}`."""
-    return await ctx.invoke(ECHO, ShoutedRequest.model_validate(event["Input"]))
+    return await ctx.invoke(ECHO, ShoutedRequest.model_validate(event))
 
 
 class UppercaseResults(JsonSerdes):
@@ -247,7 +247,7 @@ async def invoke_custom_result_serdes(event: dict[str, Any], ctx: DurableContext
     durable_async takes a custom serdes per execution (not per invoke), so this handler passes
     it to `@durable_execution`; the invoke is its only deserialised value.
     """
-    return await ctx.invoke(ECHO, event["Input"])
+    return await ctx.invoke(ECHO, event)
 
 
 HANDLERS: dict[str, DurableHandler[Any, Any]] = {

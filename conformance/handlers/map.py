@@ -2,7 +2,7 @@
 
 Each handler runs `ctx.map(items, fn)`, where `fn(item_ctx, item, index)` runs in the item's
 own child context. Most set `max_concurrency=1`, so the items run one after another in index
-order and the history is deterministic. The items come from `event["Input"]` where the
+order and the history is deterministic. The items come from `event` where the
 requirement gives an input, and are written in the handler otherwise. A handler returns either
 `batch.results()` (the successful results, in item order) or a small projection of the
 `BatchResult` built by `outcome`.
@@ -63,7 +63,7 @@ async def greet(item_ctx: DurableContext, who: str, index: int) -> str:
 @durable_execution
 async def map_basic(event: dict[str, Any], ctx: DurableContext) -> list[Any]:
     """9-1: greet every name of the input, one step per item."""
-    batch = await ctx.map(event["Input"], greet, name="map", max_concurrency=1)
+    batch = await ctx.map(event, greet, name="map", max_concurrency=1)
     return batch.results()
 
 
@@ -75,7 +75,7 @@ async def double(item_ctx: DurableContext, item: int, index: int) -> int:
 @durable_execution
 async def map_unnamed(event: dict[str, Any], ctx: DurableContext) -> list[Any]:
     """9-2: no operation name; each item returns its value directly."""
-    batch = await ctx.map(event["Input"], double, max_concurrency=1)
+    batch = await ctx.map(event, double, max_concurrency=1)
     return batch.results()
 
 
@@ -87,14 +87,14 @@ async def plus_index(item_ctx: DurableContext, item: int, index: int) -> int:
 @durable_execution
 async def map_indexed(event: dict[str, Any], ctx: DurableContext) -> list[Any]:
     """9-3: the map function receives the item and its index."""
-    batch = await ctx.map(event["Input"], plus_index, name="indexed", max_concurrency=1)
+    batch = await ctx.map(event, plus_index, name="indexed", max_concurrency=1)
     return batch.results()
 
 
 @durable_execution
 async def map_empty(event: dict[str, Any], ctx: DurableContext) -> list[Any]:
     """9-4: no items: the batch completes at once with no results."""
-    batch = await ctx.map(event["Input"], double, name="empty")
+    batch = await ctx.map(event, double, name="empty")
     return batch.results()
 
 
@@ -225,7 +225,7 @@ async def map_item_namer(event: dict[str, Any], ctx: DurableContext) -> list[Any
     The requirement names each iteration from its item ("item-1", "item-2"); `ctx.map` has no
     item namer, so the iterations are unnamed.
     """
-    batch = await ctx.map(event["Input"], times_ten, name="named-items", max_concurrency=1)
+    batch = await ctx.map(event, times_ten, name="named-items", max_concurrency=1)
     return batch.results()
 
 

@@ -3,8 +3,8 @@
 `ctx.wait_for_callback(submitter, ...)` creates a callback, runs `submitter(callback_id)` as a
 step (this is where a real workflow sends the id to whoever must answer) and waits for the
 answer, all inside one child context of sub-type `WaitForCallback`. The event is
-`{"Input": ...}`; where the requirement says "using the input as the operation name",
-`event["Input"]` is the name.
+the requirement's `Input`; where the requirement says "using the input as the operation
+name", the event is the name.
 
 These handlers invoke no other functions, so `TARGETS` is empty.
 """
@@ -47,7 +47,7 @@ def submit_to_unavailable_queue(callback_id: str) -> None:
 @durable_execution
 async def wait_for_callback_basic(event: dict[str, Any], ctx: DurableContext) -> Any:
     """7-1: named after the input; returns what the sender sends."""
-    return await ctx.wait_for_callback(request_approval, name=event["Input"])
+    return await ctx.wait_for_callback(request_approval, name=event)
 
 
 @durable_execution
@@ -68,20 +68,20 @@ async def wait_for_callback_anonymous(event: dict[str, Any], ctx: DurableContext
 @durable_execution
 async def wait_for_callback_failure(event: dict[str, Any], ctx: DurableContext) -> Any:
     """7-4: the sender reports a failure; the uncaught `CallbackError` fails the execution."""
-    return await ctx.wait_for_callback(request_approval, name=event["Input"])
+    return await ctx.wait_for_callback(request_approval, name=event)
 
 
 @durable_execution
 async def wait_for_callback_timeout(event: dict[str, Any], ctx: DurableContext) -> Any:
     """7-5: nobody answers within 3 seconds; the uncaught `CallbackTimeoutError` fails it."""
-    return await ctx.wait_for_callback(request_approval, name=event["Input"], timeout=3)
+    return await ctx.wait_for_callback(request_approval, name=event, timeout=3)
 
 
 @durable_execution
 async def wait_for_callback_failure_caught(event: dict[str, Any], ctx: DurableContext) -> Any:
     """7-6: the sender reports a failure; the handler catches it and returns "recovered"."""
     try:
-        return await ctx.wait_for_callback(request_approval, name=event["Input"])
+        return await ctx.wait_for_callback(request_approval, name=event)
     except CallbackError as exc:
         logger.info("callback failed (%s): %s", exc.error_type, exc.error_message)
         return "recovered"
@@ -91,7 +91,7 @@ async def wait_for_callback_failure_caught(event: dict[str, Any], ctx: DurableCo
 async def wait_for_callback_submitter_fails(event: dict[str, Any], ctx: DurableContext) -> Any:
     """7-7: the submitter fails on both of its 2 attempts (1 s apart); the execution fails."""
     return await ctx.wait_for_callback(
-        submit_to_unavailable_queue, name=event["Input"], retry=RetryPolicy.fixed(2, 1)
+        submit_to_unavailable_queue, name=event, retry=RetryPolicy.fixed(2, 1)
     )
 
 
@@ -103,7 +103,7 @@ async def wait_for_callback_in_child(event: dict[str, Any], ctx: DurableContext)
     """7-8: the wait_for_callback runs inside a child context named "wrapper"."""
 
     async def wrapper(child: DurableContext) -> Any:
-        return await child.wait_for_callback(request_approval, name=event["Input"])
+        return await child.wait_for_callback(request_approval, name=event)
 
     return await ctx.run_in_child_context(wrapper, name="wrapper")
 
@@ -127,7 +127,7 @@ async def wait_step_then_wait_for_callback(event: dict[str, Any], ctx: DurableCo
     await ctx.wait(1)
     order = await ctx.step(load_order)
     logger.info("requesting approval for %r", order)
-    return await ctx.wait_for_callback(request_approval, name=event["Input"])
+    return await ctx.wait_for_callback(request_approval, name=event)
 
 
 # -- 7-11 .. 7-15: typed results, heartbeats, timeouts, empty results -----------------------------
@@ -143,7 +143,7 @@ class Decision(BaseModel):
 async def wait_for_callback_typed(event: dict[str, Any], ctx: DurableContext) -> str:
     """7-11: the answer is validated into `Decision`; returns its status."""
     decision: Decision = await ctx.wait_for_callback(
-        request_approval, name=event["Input"], result_type=Decision
+        request_approval, name=event, result_type=Decision
     )
     return decision.status
 
@@ -151,7 +151,7 @@ async def wait_for_callback_typed(event: dict[str, Any], ctx: DurableContext) ->
 @durable_execution
 async def wait_for_callback_heartbeat_timeout(event: dict[str, Any], ctx: DurableContext) -> Any:
     """7-12: no heartbeat within 5 seconds; the uncaught `CallbackTimeoutError` fails it."""
-    return await ctx.wait_for_callback(request_approval, name=event["Input"], heartbeat_timeout=5)
+    return await ctx.wait_for_callback(request_approval, name=event, heartbeat_timeout=5)
 
 
 @durable_execution
@@ -159,14 +159,14 @@ async def wait_for_callback_heartbeat_then_success(
     event: dict[str, Any], ctx: DurableContext
 ) -> Any:
     """7-13: heartbeats (10-second interval) keep it alive until the answer arrives."""
-    return await ctx.wait_for_callback(request_approval, name=event["Input"], heartbeat_timeout=10)
+    return await ctx.wait_for_callback(request_approval, name=event, heartbeat_timeout=10)
 
 
 @durable_execution
 async def wait_for_callback_timeout_caught(event: dict[str, Any], ctx: DurableContext) -> Any:
     """7-14: nobody answers within 3 seconds; the handler catches the timeout."""
     try:
-        return await ctx.wait_for_callback(request_approval, name=event["Input"], timeout=3)
+        return await ctx.wait_for_callback(request_approval, name=event, timeout=3)
     except CallbackTimeoutError as exc:
         logger.info("callback timed out: %s", exc.error_message)
         return "timed-out-handled"
@@ -175,7 +175,7 @@ async def wait_for_callback_timeout_caught(event: dict[str, Any], ctx: DurableCo
 @durable_execution
 async def wait_for_callback_empty_result(event: dict[str, Any], ctx: DurableContext) -> Any:
     """7-15: the sender succeeds without a result; the handler returns null."""
-    result = await ctx.wait_for_callback(request_approval, name=event["Input"])
+    result = await ctx.wait_for_callback(request_approval, name=event)
     logger.info("answer: %r", result)
     return result
 

@@ -3,7 +3,7 @@
 Each handler polls a check function with `ctx.wait_for_condition`: the check turns the current
 state into the next one, and the wait strategy decides after every check whether to stop or to
 check again later. The state is checkpointed between checks, so polling survives suspension.
-The event is `{"Input": ...}`; where the requirement names a threshold, it is `event["Input"]`.
+The event is the requirement's `Input`; where the requirement names a threshold, it is the event.
 
 These handlers invoke no other functions, so `TARGETS` is empty.
 """
@@ -58,7 +58,7 @@ def is_ready(status: str) -> bool:
 async def poll_until_threshold(event: dict[str, Any], ctx: DurableContext) -> int:
     """6-1: count up from 0 until the count reaches the input (3), checking once per poll."""
     return await ctx.wait_for_condition(
-        increment, initial_state=0, wait_strategy=reached(event["Input"])
+        increment, initial_state=0, wait_strategy=reached(event)
     )
 
 
@@ -86,14 +86,14 @@ async def poll_named(event: dict[str, Any], ctx: DurableContext) -> int:
 async def poll_from_initial_state(event: dict[str, Any], ctx: DurableContext) -> int:
     """6-4: start from 5; each check's state seeds the next, until the input (8) is reached."""
     return await ctx.wait_for_condition(
-        increment, initial_state=5, wait_strategy=reached(event["Input"])
+        increment, initial_state=5, wait_strategy=reached(event)
     )
 
 
 @durable_execution
 async def poll_fixed_delay(event: dict[str, Any], ctx: DurableContext) -> int:
     """6-5: a fixed 2-second delay between checks (no backoff, no jitter)."""
-    threshold: int = event["Input"]
+    threshold: int = event
     every_two_seconds = WaitStrategy[int](
         until=lambda count: count >= threshold, initial_delay=2, backoff_rate=1.0, jitter="none"
     )
@@ -219,7 +219,7 @@ def times_ten(value: int) -> int:
 async def poll_then_step(event: dict[str, Any], ctx: DurableContext) -> int:
     """6-12: the polled result (2) feeds a step that multiplies it by 10."""
     count = await ctx.wait_for_condition(
-        increment, initial_state=0, wait_strategy=reached(event["Input"])
+        increment, initial_state=0, wait_strategy=reached(event)
     )
     return await ctx.step(times_ten, count)
 
