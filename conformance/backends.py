@@ -55,7 +55,14 @@ from aws_durable_execution_conformance_tests.sam import (  # type: ignore[import
 )
 from botocore.exceptions import ClientError
 
-from durable_async import DurableHandler, ErrorObject, InvocationStatus, MemoryBackend
+from durable_async import (
+    DurableHandler,
+    ErrorObject,
+    InvocationStatus,
+    MemoryBackend,
+    OperationStatus,
+    OperationType,
+)
 from durable_async._models import InvocationInput, InvocationOutput
 from durable_async.testing import InvokeOutcome
 
@@ -402,6 +409,14 @@ class _LoopThread:
 # -- (a) the embedded backend --------------------------------------------------------------------
 
 
+def _callback_open(backend: MemoryBackend, arn: str) -> bool:
+    """Whether the execution waits on a callback nobody has answered yet."""
+    return any(
+        op.type is OperationType.CALLBACK and op.status is OperationStatus.STARTED
+        for op in backend.operations(arn)
+    )
+
+
 class SkippingClock:
     """Wall-clock time that can jump ahead.
 
@@ -604,15 +619,20 @@ class MemoryService(Service):
         return InvocationOutput(status=InvocationStatus.PENDING, error=error), True
 
     async def _next_event(self, backend: MemoryBackend, arn: str) -> None:
-        """Wait for what re-invokes a suspended execution; skip the clock to a timer."""
+        """Wait for what re-invokes a suspended execution; skip the clock to a timer.
+
+        While a callback is open the clock runs in real time: the outside world answers it on
+        its own schedule (after the suite's `Delay`), and skipping a wait would reorder events
+        that the service records in wall-clock order.
+        """
         clock = backend.clock
         assert isinstance(clock, SkippingClock)
         while True:
             timer = backend.next_wake_time(arn, callbacks=False)
-            if timer is not None:
+            if timer is not None and not _callback_open(backend, arn):
                 clock.skip_to(timer)
                 return
-            deadline = backend.next_wake_time(arn)  # a callback's timeout or heartbeat
+            deadline = backend.next_wake_time(arn)  # a timer, a callback's timeout or heartbeat
             if deadline is not None and deadline <= clock.now():
                 return
             changed = backend.changed(arn)
