@@ -14,6 +14,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_pascal
 
+from ._errors import OperationError
+
 __all__ = [
     "CallbackDetails",
     "CallbackOptions",
@@ -132,7 +134,18 @@ class ErrorObject(_Wire):
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> ErrorObject:
-        """Describe an exception: its type name and message (no stack trace is sent)."""
+        """Describe an exception: its type name and message (no stack trace is sent).
+
+        A failed durable operation (`OperationError`) keeps the message it recorded, not the
+        longer text naming the operation, and its inner error type goes in `error_data`, as
+        in the operation's own checkpoint.
+        """
+        if isinstance(exc, OperationError):
+            return cls(
+                error_type=type(exc).__name__,
+                error_message=exc.error_message,
+                error_data=exc.error_type,
+            )
         return cls(error_type=type(exc).__name__, error_message=str(exc))
 
 

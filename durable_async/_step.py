@@ -71,14 +71,7 @@ def error_object(exc: BaseException) -> ErrorObject:
     """Describe `exc` for a checkpoint; an `OperationError` keeps its inner type in ErrorData."""
     trace = traceback.format_exception(type(exc), exc, exc.__traceback__)
     stack = [line.rstrip("\n") for line in trace[-12:]]
-    if isinstance(exc, OperationError):
-        return ErrorObject(
-            error_type=type(exc).__name__,
-            error_message=exc.error_message,
-            error_data=exc.error_type,
-            stack_trace=stack,
-        )
-    return ErrorObject(error_type=type(exc).__name__, error_message=str(exc), stack_trace=stack)
+    return ErrorObject.from_exception(exc).model_copy(update={"stack_trace": stack})
 
 
 def operation_error(cls: type[E], err: ErrorObject | None, op_id: str, name: str | None) -> E:

@@ -112,7 +112,9 @@ async def test_a_step_error_inside_a_child_fails_the_child() -> None:
     assert result.status is InvocationStatus.FAILED
     assert result.error is not None
     assert result.error.error_type == "ChildContextError"
-    assert "StepError" in (result.error.error_message or "")
+    # The execution's error keeps the recorded message; the inner type goes in ErrorData.
+    assert result.error.error_message == "division by zero"
+    assert result.error.error_data == "StepError"
 
 
 async def test_oversized_child_results_are_rebuilt_by_replaying_children() -> None:

@@ -125,7 +125,8 @@ async def test_unhandled_step_error_fails_the_execution_with_its_message() -> No
     assert result.status is InvocationStatus.FAILED
     assert result.error is not None
     assert result.error.error_type == "StepError"
-    assert "KeyError" in (result.error.error_message or "")
+    assert result.error.error_message == "'missing'"
+    assert result.error.error_data == "KeyError"
 
 
 async def test_custom_retry_strategy_function_is_used() -> None:
