@@ -17,7 +17,8 @@ The suite (`aws-durable-execution-conformance-tests`) validates a requirement wi
 
 Logs. Both capture what each invocation logs (the `logging` module and `print`), attributed
 to its execution, and serve it through stand-ins for the CloudWatch Logs and CloudFormation
-clients. This is an offline stand-in for CloudWatch, not CloudWatch.
+clients. A printed line holding a JSON object is kept as it is, a record of its own, as Lambda
+writes stdout. This is an offline stand-in for CloudWatch, not CloudWatch.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ from durable_async import (
     OperationType,
 )
 from durable_async._models import InvocationInput, InvocationOutput
-from durable_async.testing import InvokeOutcome
+from durable_async.testing import InvokeOutcome, InvokeRequest
 
 from .handlers import InvocationCrashed, current_sandbox, sandbox
 
@@ -125,8 +126,30 @@ class LogStore:
 
     def add(self, execution_arn: str, record: dict[str, Any]) -> None:
         """Append one record (`message`, `level`, ...) to the execution's log."""
-        now_ms = int(time.time() * 1000)
         line = json.dumps({**record, "durableExecutionArn": execution_arn}, default=str)
+        self._append(execution_arn, line)
+
+    def add_printed(self, execution_arn: str, line: str) -> None:
+        """Append a line `execution_arn`'s invocation printed.
+
+        Lambda writes stdout as it is: a line holding a JSON object stays a record of its own,
+        found by the ARN it names itself (`durableExecutionArn` or `executionArn`), as
+        CloudWatch's filter finds it; one naming no ARN is not found. Any other line is wrapped
+        in a record like a `logging` one.
+        """
+        try:
+            parsed = json.loads(line)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            self.add(execution_arn, {"level": "INFO", "message": line})
+            return
+        named = parsed.get("durableExecutionArn") or parsed.get("executionArn")
+        if isinstance(named, str):
+            self._append(named, line.strip())
+
+    def _append(self, execution_arn: str, line: str) -> None:
+        now_ms = int(time.time() * 1000)
         with self._lock:
             events = self._events.setdefault(execution_arn, [])
             events.append(
@@ -209,7 +232,7 @@ class _CapturingStdout(io.TextIOBase):
                 *lines, rest = pending.split("\n")
                 self._partial[key] = rest
             for line in lines:
-                self._store.add(box.execution_arn, {"level": "INFO", "message": line})
+                self._store.add_printed(box.execution_arn, line)
             return len(text)
         buffer: list[str] | None = getattr(self._local, "buffer", None)
         if buffer is not None:
@@ -517,7 +540,7 @@ class MemoryService(Service):
     async def _start(self, function: str, payload: Any) -> str:
         handler = self._handler(function)
         backend = MemoryBackend(clock=SkippingClock())
-        backend.invoker = lambda name, data: self._invoke_target(backend, name, data)
+        backend.invoker = lambda request: self._invoke_target(backend, request)
         event = backend.start_execution(payload, name=f"{function}-{uuid.uuid4().hex[:8]}")
         return self._launch(backend, handler, event)
 
@@ -642,7 +665,7 @@ class MemoryService(Service):
                 return
             changed.cancel()  # a heartbeat may have moved the deadline: look again
 
-    async def _invoke_target(self, backend: MemoryBackend, name: str, payload: str | None) -> Any:
+    async def _invoke_target(self, backend: MemoryBackend, request: InvokeRequest) -> Any:
         """A chained invoke: a durable target runs as a child execution on the same backend.
 
         The target starts once the invocation that checkpointed the invoke has ended: a Lambda
@@ -652,6 +675,7 @@ class MemoryService(Service):
         caller = current_sandbox()
         if caller is not None and caller.execution_arn in self._between_invocations:
             await self._between_invocations[caller.execution_arn].wait()
+        name, payload = request.function_name, request.payload
         target = self.targets.get(name)
         if target is None:
             return InvokeOutcome(
@@ -662,7 +686,9 @@ class MemoryService(Service):
             )
         if isinstance(target, DurableHandler):
             event = backend.start_execution(
-                name=f"{name}-{uuid.uuid4().hex[:8]}", input_payload=payload or "null"
+                name=f"{name}-{uuid.uuid4().hex[:8]}",
+                input_payload=payload or "null",
+                invoked_by=request,
             )
             arn = self._launch(backend, target, event)
             await asyncio.shield(self._drives[arn])

@@ -35,7 +35,7 @@ from ._models import (
     OperationUpdate,
 )
 
-__all__ = ["BackendStats", "InvokeOutcome", "Invoker", "MemoryBackend"]
+__all__ = ["BackendStats", "InvokeOutcome", "InvokeRequest", "Invoker", "MemoryBackend"]
 
 
 @dataclass
@@ -57,8 +57,24 @@ class InvokeOutcome:
     status: OperationStatus | None = None
 
 
-Invoker = Callable[[str, "str | None"], Awaitable[InvokeOutcome]]
-"""`(function_name, input_payload) -> InvokeOutcome`: runs a chained invoke's target."""
+@dataclass(frozen=True)
+class InvokeRequest:
+    """A chained invoke the backend hands to its invoker.
+
+    A durable target runs as a child execution: start it with
+    `backend.start_execution(..., invoked_by=request)`, which links the child's ARN to the
+    caller's `ChainedInvokeStarted` event, as the service does.
+    """
+
+    function_name: str
+    payload: str | None
+    tenant_id: str | None
+    caller_arn: str
+    operation_id: str
+
+
+Invoker = Callable[[InvokeRequest], Awaitable[InvokeOutcome]]
+"""`(request) -> InvokeOutcome`: runs a chained invoke's target."""
 
 
 class MemoryBackend:
@@ -99,11 +115,17 @@ class MemoryBackend:
     # -- starting and re-invoking ---------------------------------------------------------
 
     def start_execution(
-        self, input: Any = None, *, name: str | None = None, input_payload: str | None = None
+        self,
+        input: Any = None,
+        *,
+        name: str | None = None,
+        input_payload: str | None = None,
+        invoked_by: InvokeRequest | None = None,
     ) -> InvocationInput:
         """Create an execution and return the event of its first invocation.
 
-        `input` is JSON-encoded unless `input_payload` gives the raw payload.
+        `input` is JSON-encoded unless `input_payload` gives the raw payload. `invoked_by` makes
+        it the child execution of a chained invoke: the caller's history then names it.
         """
         n = next(self._seq)
         name = name or f"execution-{n}"
@@ -123,6 +145,8 @@ class MemoryBackend:
         ex.ops[op.id] = op
         ex.history.record(op, "Started", now, {"Input": h.payload(raw)})
         self._executions[arn] = ex
+        if invoked_by is not None:
+            self._get(invoked_by.caller_arn).link_child(invoked_by.operation_id, arn)
         return self.invocation_event(arn)
 
     def invocation_event(self, arn: str) -> InvocationInput:
@@ -254,21 +278,24 @@ class MemoryBackend:
             )
             ex.complete(ex.ops[update.id], self._clock.now(), error=err)
             return
-        task = asyncio.get_running_loop().create_task(
-            self._run_invoke(ex, update.id, name, update.payload)
+        request = InvokeRequest(
+            function_name=name,
+            payload=update.payload,
+            tenant_id=options.tenant_id if options else None,
+            caller_arn=ex.arn,
+            operation_id=update.id,
         )
+        task = asyncio.get_running_loop().create_task(self._run_invoke(ex, request))
         self._invoke_tasks.add(task)
         task.add_done_callback(self._invoke_tasks.discard)
 
-    async def _run_invoke(
-        self, ex: ExecutionRecord, op_id: str, name: str, payload: str | None
-    ) -> None:
+    async def _run_invoke(self, ex: ExecutionRecord, request: InvokeRequest) -> None:
         assert self.invoker is not None
         try:
-            outcome = await self.invoker(name, payload)
+            outcome = await self.invoker(request)
         except Exception as exc:  # the target blew up: the chained invoke fails with it
             outcome = InvokeOutcome(error=ErrorObject.from_exception(exc))
-        op = ex.ops[op_id]
+        op = ex.ops[request.operation_id]
         if not op.status.is_terminal and ex.status == "RUNNING":
             ex.complete(
                 op,

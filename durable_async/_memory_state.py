@@ -42,6 +42,16 @@ _EVENT = {
 }
 
 
+def executed_version(function_name: str) -> str:
+    """The version a chained invoke of `function_name` runs: its numeric qualifier, if it has
+    one (`fn:3`, or an ARN ending in `:3`), else `$LATEST` (this emulation resolves no alias)."""
+    qualifier = function_name.rsplit(":", 1)[-1] if ":" in function_name else ""
+    parts = function_name.split(":")
+    if function_name.startswith("arn:") and len(parts) < 8:
+        qualifier = ""
+    return qualifier if qualifier.isdigit() else "$LATEST"
+
+
 def reject(message: str, code: str = "InvalidParameterValueException") -> CheckpointRejectedError:
     """The error the service answers an invalid request with."""
     return CheckpointRejectedError(message, code=code)
@@ -176,6 +186,13 @@ class ExecutionRecord:
             self.history.record(op, "Failed", now, {"Error": h.error(err)})
 
     # -- callbacks and invokes, completed from outside --------------------------------------
+
+    def link_child(self, op_id: str, child_arn: str) -> None:
+        """Name the execution a chained invoke started in its `ChainedInvokeStarted` event."""
+        for event in reversed(self.history.events):
+            if event["EventType"] == "ChainedInvokeStarted" and event["Id"] == op_id:
+                event["ChainedInvokeStartedDetails"]["DurableExecutionArn"] = child_arn
+                return
 
     def _callback_id(self, op: Operation) -> str | None:
         return op.callback_details.callback_id if op.callback_details else None
@@ -330,6 +347,10 @@ class ExecutionRecord:
             if not fn:
                 raise reject(f"CHAINED_INVOKE {u.id} needs ChainedInvokeOptions.FunctionName")
             details = {"FunctionName": fn, "Input": h.payload(u.payload)}
+            tenant = u.chained_invoke_options.tenant_id if u.chained_invoke_options else None
+            if tenant is not None:
+                details["TenantId"] = tenant
+            details["ExecutedVersion"] = executed_version(fn)
         self.put(op)
         self.history.record(op, "Started", now, details)
 

@@ -44,7 +44,40 @@ async def test_a_durable_target_runs_as_a_child_execution_with_its_own_history()
     assert "ChainedInvokeSucceeded" in kinds
     assert "WaitStarted" not in kinds  # the child's wait is in the child's own history
     started = next(e for e in result.history if e["EventType"] == "ChainedInvokeStarted")
-    assert started["ChainedInvokeStartedDetails"]["FunctionName"] == "doubler"
+    details = started["ChainedInvokeStartedDetails"]
+    assert details["FunctionName"] == "doubler"
+    assert details["ExecutedVersion"] == "$LATEST"
+    assert "TenantId" not in details
+    # The child execution is named in the caller's history, and holds the target's own run.
+    target = runner.backend.get_execution(details["DurableExecutionArn"])
+    assert target["Status"] == "SUCCEEDED"
+    assert target["Result"] == "42"
+    target_kinds = [e["EventType"] for e in runner.backend.history(target["DurableExecutionArn"])]
+    assert "WaitStarted" in target_kinds
+
+
+async def test_a_durable_targets_result_payload_reaches_the_caller_unchanged() -> None:
+    @durable_execution
+    async def spaced(event: None, ctx: DurableContext) -> dict[str, int]:
+        return {"a": 1}
+
+    @durable_execution
+    async def caller(event: None, ctx: DurableContext) -> object:
+        return await ctx.invoke("spaced", None, name="call", tenant_id="tenant-7")
+
+    runner = LocalRunner(caller)
+    runner.register("spaced", spaced)
+    result = await runner.run()
+    assert result.result == {"a": 1}
+    succeeded = next(e for e in result.history if e["EventType"] == "ChainedInvokeSucceeded")
+    target = runner.backend.get_execution(
+        next(e for e in result.history if e["EventType"] == "ChainedInvokeStarted")[
+            "ChainedInvokeStartedDetails"
+        ]["DurableExecutionArn"]
+    )
+    assert succeeded["ChainedInvokeSucceededDetails"]["Result"]["Payload"] == target["Result"]
+    started = next(e for e in result.history if e["EventType"] == "ChainedInvokeStarted")
+    assert started["ChainedInvokeStartedDetails"]["TenantId"] == "tenant-7"
 
 
 async def test_a_plain_target_is_called_once_with_the_payload() -> None:
@@ -59,6 +92,8 @@ async def test_a_plain_target_is_called_once_with_the_payload() -> None:
     result = await runner.run("plain")
     assert result.result == 22
     assert calls == [{"n": 21}]
+    started = next(e for e in result.history if e["EventType"] == "ChainedInvokeStarted")
+    assert "DurableExecutionArn" not in started["ChainedInvokeStartedDetails"]  # no execution
 
 
 async def test_failures_and_unregistered_targets_raise_invoke_error() -> None:

@@ -10,6 +10,7 @@ from durable_async import (
     OperationStatus,
     StaleCheckpointTokenError,
 )
+from durable_async._memory_state import executed_version
 from durable_async._models import (
     InvocationOutput,
     OperationAction,
@@ -136,3 +137,17 @@ async def test_state_is_served_in_pages() -> None:
         ids += [op.id for op in page.operations]
         marker = page.next_marker
     assert ids[1:] == ["s0", "s1", "s2", "s3"]
+
+
+@pytest.mark.parametrize(
+    ("function_name", "version"),
+    [
+        ("orders", "$LATEST"),
+        ("orders:7", "7"),
+        ("orders:live", "$LATEST"),
+        ("arn:aws:lambda:eu-west-1:123456789012:function:orders", "$LATEST"),
+        ("arn:aws:lambda:eu-west-1:123456789012:function:orders:12", "12"),
+    ],
+)
+def test_the_executed_version_of_a_chained_invoke(function_name: str, version: str) -> None:
+    assert executed_version(function_name) == version

@@ -4,15 +4,16 @@ Each handler calls another Lambda function durably with `ctx.invoke`. The target
 named by these stable names (deploy them, or map the names to real functions, under exactly
 these names):
 
-| name                       | kind    | behaviour                                         |
-|----------------------------|---------|---------------------------------------------------|
-| `conformance-echo`         | plain   | returns its payload unchanged                     |
-| `conformance-fail`         | plain   | always raises (the invoke fails with InvokeError) |
-| `conformance-payload-size` | plain   | returns the size of the `data` string it received |
-| `conformance-greet`        | durable | builds a greeting in a step and returns it        |
+| name                       | behaviour                                         |
+|----------------------------|---------------------------------------------------|
+| `conformance-echo`         | returns its payload unchanged                     |
+| `conformance-fail`         | always raises (the invoke fails with InvokeError) |
+| `conformance-payload-size` | returns the size of the `data` string it received |
+| `conformance-greet`        | builds a greeting in a step and returns it        |
 
-"Plain" targets are ordinary functions of the payload; "durable" ones are
-`@durable_execution` handlers whose event is the payload itself.
+All four are `@durable_execution` handlers whose event is the payload itself: every
+requirement expects the `ChainedInvokeStarted` event to name the target's durable execution
+(`DurableExecutionArn`), which only a durable target has.
 """
 
 from __future__ import annotations
@@ -54,17 +55,20 @@ LARGE_PAYLOAD_CHARS = 250 * 1024
 # -- target functions ----------------------------------------------------------------------------
 
 
-def echo(payload: Any) -> Any:
+@durable_execution
+async def echo(payload: Any, ctx: DurableContext) -> Any:
     """Target `conformance-echo`: return the payload as received."""
     return payload
 
 
-def fail(payload: Any) -> Any:
+@durable_execution
+async def fail(payload: Any, ctx: DurableContext) -> Any:
     """Target `conformance-fail`: always fail."""
     raise RuntimeError(f"conformance-fail refuses payload {payload!r}")
 
 
-def payload_size(payload: dict[str, str]) -> dict[str, int]:
+@durable_execution
+async def payload_size(payload: dict[str, str], ctx: DurableContext) -> dict[str, int]:
     """Target `conformance-payload-size`: report how much data arrived."""
     return {"receivedChars": len(payload["data"])}
 

@@ -12,11 +12,12 @@ from typing import Any
 from .._clock import ManualClock
 from .._errors import BackendUnavailableError, DurableError
 from .._handler import DurableHandler
-from .._memory_backend import InvokeOutcome, MemoryBackend
+from .._memory_backend import InvokeOutcome, InvokeRequest, MemoryBackend
 from .._models import (
     CheckpointResponse,
     ErrorObject,
     ExecutionState,
+    InvocationInput,
     InvocationStatus,
     Operation,
     OperationStatus,
@@ -196,6 +197,9 @@ class LocalRunner:
     ) -> RunningExecution:
         """Start an execution and drive it in a task; the handle answers callbacks."""
         event = self.backend.start_execution(input, name=name, input_payload=input_payload)
+        return self._launch(event)
+
+    def _launch(self, event: InvocationInput) -> RunningExecution:
         task = asyncio.get_running_loop().create_task(self._drive(event))
         return RunningExecution(self, event.durable_execution_arn, task)
 
@@ -260,7 +264,8 @@ class LocalRunner:
         if not done and deadline is not None and isinstance(clock, ManualClock):
             clock.advance_to(deadline)  # nobody answered in time: let the timeout happen
 
-    async def _invoke(self, name: str, payload: str | None) -> InvokeOutcome:
+    async def _invoke(self, request: InvokeRequest) -> InvokeOutcome:
+        name, payload = request.function_name, request.payload
         target = self.functions.get(name)
         if target is None:
             return InvokeOutcome(
@@ -272,9 +277,14 @@ class LocalRunner:
         if isinstance(target, DurableHandler):
             child = LocalRunner(target, backend=self.backend)
             child.functions = self.functions
-            done = await child.start(input_payload=payload or "null").result()
+            event = self.backend.start_execution(
+                input_payload=payload or "null", invoked_by=request
+            )
+            done = await child._launch(event).result()
             if done.status is InvocationStatus.SUCCEEDED:
-                return InvokeOutcome(result=json.dumps(done.result))
+                # The target's result payload, exactly as it checkpointed it.
+                summary = self.backend.get_execution(event.durable_execution_arn)
+                return InvokeOutcome(result=summary.get("Result"))
             return InvokeOutcome(error=done.error)
         value = target(json.loads(payload) if payload else None)
         if inspect.isawaitable(value):

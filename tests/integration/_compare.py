@@ -35,7 +35,7 @@ KEPT = {
     "error-truncated": "Truncated of an Error member (the runner marks some complete errors "
     "truncated)",
     "callback-timeout-message": "ErrorMessage of CallbackTimedOut (service-generated text)",
-    "executed-version": "ChainedInvokeStartedDetails.ExecutedVersion (neither backend records it)",
+    "executed-version": "ChainedInvokeStartedDetails.ExecutedVersion (the runner omits it)",
 }
 
 

@@ -22,16 +22,8 @@ from _wire import Wire
 pytestmark = pytest.mark.anyio
 
 # Comparisons where our side is known to be wrong, until the fix lands (strict: they fail
-# loudly once fixed, so the mark is removed then).
-_NO_CHILD_ARN = (
-    "MemoryBackend leaves DurableExecutionArn (the durable target's execution) out of "
-    "ChainedInvokeStartedDetails"
-)
-KNOWN_MEMORY_BUGS = {
-    "invoke-durable": f"{_NO_CHILD_ARN}; LocalRunner re-encodes a durable target's result "
-    "(json.dumps) instead of passing its result payload through",
-    "invoke-durable-fails": _NO_CHILD_ARN,
-}
+# loudly once fixed, so the mark is removed then). None at present.
+KNOWN_MEMORY_BUGS: dict[str, str] = {}
 
 
 def _params() -> list[object]:
