@@ -19,6 +19,7 @@ from ._batch import BatchItemStatus as BatchItemStatus
 from ._batch import BatchResult as BatchResult
 from ._batch import CompletionConfig as CompletionConfig
 from ._batch import CompletionReason as CompletionReason
+from ._batch import Nesting as Nesting
 from ._callback import Callback as Callback
 from ._clock import Clock as Clock
 from ._clock import ManualClock as ManualClock
@@ -108,6 +109,7 @@ __all__ = [
     "JsonSerdes",
     "ManualClock",
     "MemoryBackend",
+    "Nesting",
     "NonDeterministicExecutionError",
     "Operation",
     "OperationEnd",

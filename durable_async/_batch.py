@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from ._errors import ChildContextError, ValidationError
+from ._errors import ChildContextError, NonDeterministicExecutionError, ValidationError
 from ._models import ErrorObject, OperationType
 from ._serdes import Serdes
 
@@ -20,15 +20,41 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BatchItem",
+    "BatchOptions",
     "BatchItemStatus",
     "BatchResult",
     "CompletionConfig",
     "CompletionReason",
+    "Nesting",
     "run_batch",
 ]
 
 T = TypeVar("T")
 ItemBody = Callable[["DurableContext"], Coroutine[Any, Any, Any]]
+
+
+class Nesting(StrEnum):
+    """How map and parallel items are checkpointed (the plain strings work too).
+
+    `NESTED`: each item is a child context of the batch, with its own result.
+    `FLAT`: each item runs in a virtual context; its operations are the batch's children.
+    """
+
+    NESTED = "nested"
+    FLAT = "flat"
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """The options `map` and `parallel` share."""
+
+    name: str | None
+    max_concurrency: int | None
+    completion: CompletionConfig | None
+    item_names: Sequence[str | None] | None
+    item_serdes: Serdes | None
+    serdes: Serdes | None
+    nesting: Nesting | str
 
 
 @dataclass(frozen=True)
@@ -84,11 +110,16 @@ class CompletionConfig:
 
 
 class BatchItemStatus(StrEnum):
-    """Outcome of one item."""
+    """Outcome of one item.
+
+    `NOT_COMPLETED`: started, but the batch completed before it did (it was cancelled).
+    `NOT_STARTED`: the batch completed before a concurrency slot freed up for it.
+    """
 
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     NOT_COMPLETED = "NOT_COMPLETED"
+    NOT_STARTED = "NOT_STARTED"
 
 
 class CompletionReason(StrEnum):
@@ -109,7 +140,11 @@ class BatchItem(BaseModel, Generic[T]):
 
 
 class BatchResult(BaseModel, Generic[T]):
-    """The outcome of `map` or `parallel`, item by item in input order."""
+    """The outcome of `map` or `parallel`, item by item in input order.
+
+    `items` holds one entry per input, started or not; `total_count` counts the items that
+    started, as the official SDKs' `totalCount` does.
+    """
 
     items: list[BatchItem[T]]
     completion_reason: CompletionReason
@@ -132,6 +167,21 @@ class BatchResult(BaseModel, Generic[T]):
         """How many items failed."""
         return sum(i.status is BatchItemStatus.FAILED for i in self.items)
 
+    @property
+    def total_count(self) -> int:
+        """How many items started (succeeded, failed, or cut short by early completion)."""
+        return sum(i.status is not BatchItemStatus.NOT_STARTED for i in self.items)
+
+    @property
+    def has_failure(self) -> bool:
+        """Whether any item failed."""
+        return any(i.status is BatchItemStatus.FAILED for i in self.items)
+
+    @property
+    def status(self) -> BatchItemStatus:
+        """`FAILED` if any item failed, else `SUCCEEDED`."""
+        return BatchItemStatus.FAILED if self.has_failure else BatchItemStatus.SUCCEEDED
+
     def raise_if_failed(self) -> None:
         """Raise the first item's error if the batch exceeded its failure tolerance."""
         if self.completion_reason is CompletionReason.FAILURE_TOLERANCE_EXCEEDED:
@@ -150,15 +200,16 @@ async def run_batch(
     bodies: Sequence[ItemBody],
     *,
     item_sub_type: str,
+    item_names: Sequence[str | None] | None,
     max_concurrency: int | None,
     completion: CompletionConfig,
     serdes: Serdes,
+    flat: bool,
 ) -> BatchResult[Any]:
-    """Run every body in its own child context of `batch`; stop early by `completion`."""
-    from ._child import run_child
-
+    """Run every body in its own (child or virtual) context of `batch`; stop early by
+    `completion`."""
     total = len(bodies)
-    items = [BatchItem[Any](index=i, status=BatchItemStatus.NOT_COMPLETED) for i in range(total)]
+    items = [BatchItem[Any](index=i, status=BatchItemStatus.NOT_STARTED) for i in range(total)]
     if total == 0:
         return BatchResult[Any](items=items, completion_reason=CompletionReason.ALL_COMPLETED)
     limit = asyncio.Semaphore(max_concurrency or total)
@@ -175,30 +226,11 @@ async def run_batch(
         async with limit:
             if reason:
                 return
-            op_id = batch.begin_at(index, OperationType.CONTEXT, item_sub_type, None)
-            try:
-                value = await run_child(
-                    runtime,
-                    batch,
-                    op_id,
-                    None,
-                    item_sub_type,
-                    body,
-                    result_type=None,
-                    serdes=serdes,
-                )
-            except ChildContextError as exc:
-                items[index] = BatchItem[Any](
-                    index=index,
-                    status=BatchItemStatus.FAILED,
-                    error=ErrorObject(error_type=exc.error_type, error_message=exc.error_message),
-                )
-                counts["failed"] += 1
-            else:
-                items[index] = BatchItem[Any](
-                    index=index, status=BatchItemStatus.SUCCEEDED, result=value
-                )
-                counts["ok"] += 1
+            items[index] = BatchItem[Any](index=index, status=BatchItemStatus.NOT_COMPLETED)
+            name = item_names[index] if item_names is not None else None
+            run = _run_flat if flat else _run_nested
+            items[index] = await run(runtime, batch, index, name, item_sub_type, body, serdes)
+            counts["ok" if items[index].status is BatchItemStatus.SUCCEEDED else "failed"] += 1
         if completion.min_successful is not None and counts["ok"] >= completion.min_successful:
             finish(CompletionReason.MIN_SUCCESSFUL_REACHED)
         elif completion.failed_too_often(counts["failed"], total):
@@ -214,3 +246,49 @@ async def run_batch(
             if not task.done():
                 task.cancel()
     return BatchResult[Any](items=items, completion_reason=reason[0])
+
+
+async def _run_nested(
+    runtime: ExecutionRuntime,
+    batch: DurableContext,
+    index: int,
+    name: str | None,
+    sub_type: str,
+    body: ItemBody,
+    serdes: Serdes,
+) -> BatchItem[Any]:
+    """One item as a child context of the batch, checkpointed with its own result."""
+    from ._child import run_child
+
+    op_id = batch.begin_at(index, OperationType.CONTEXT, sub_type, name)
+    try:
+        value = await run_child(
+            runtime, batch, op_id, name, sub_type, body, result_type=None, serdes=serdes
+        )
+    except ChildContextError as exc:
+        error = ErrorObject(
+            error_type=exc.error_type, error_message=exc.error_message, error_data=exc.error_data
+        )
+        return BatchItem[Any](index=index, status=BatchItemStatus.FAILED, error=error)
+    return BatchItem[Any](index=index, status=BatchItemStatus.SUCCEEDED, result=value)
+
+
+async def _run_flat(
+    runtime: ExecutionRuntime,
+    batch: DurableContext,
+    index: int,
+    name: str | None,
+    sub_type: str,
+    body: ItemBody,
+    serdes: Serdes,
+) -> BatchItem[Any]:
+    """One item in a virtual context: its operations are the batch's own children."""
+    try:
+        value = await body(batch.virtual_child(batch.id_at(index)))
+    except Exception as exc:
+        if isinstance(exc, NonDeterministicExecutionError) or runtime.fatal is not None:
+            raise  # the invocation is failing as a whole
+        error = ErrorObject.from_exception(exc)
+        return BatchItem[Any](index=index, status=BatchItemStatus.FAILED, error=error)
+    result = serdes.deserialize(serdes.serialize(value), None)  # as a nested item returns it
+    return BatchItem[Any](index=index, status=BatchItemStatus.SUCCEEDED, result=result)

@@ -6,7 +6,8 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar, overload
 
-from ._batch import BatchResult, CompletionConfig, run_batch
+from ._batch import BatchOptions as _BatchOptions
+from ._batch import BatchResult, CompletionConfig, Nesting, run_batch
 from ._child import run_child
 from ._coordination import CoordinationOps
 from ._duration import DurationLike, to_seconds
@@ -48,11 +49,19 @@ class DurableContext(CoordinationOps):
         *,
         parent_id: str | None = None,
         lambda_context: Any = None,
+        id_scope: str | None = None,
     ) -> None:
         self._runtime = runtime
         self._parent_id = parent_id
+        # Ids derive from the scope: the parent's id, or a virtual context's own id.
+        self._scope = parent_id if id_scope is None else id_scope
         self._counter = 0
-        self._recorded = runtime.store.recorded_children(parent_id)
+        if id_scope is None:
+            self._recorded = runtime.store.recorded_children(parent_id)
+        else:  # a virtual context shares its parent: count the operations of its own scope
+            self._recorded = 0
+            while runtime.store.get(operation_id(id_scope, self._recorded + 1)) is not None:
+                self._recorded += 1
         self._replaying = self._recorded > 0
         self.lambda_context = lambda_context
         self.logger = ReplayAwareLogger(_log, runtime.arn, lambda: self._replaying)
@@ -71,6 +80,15 @@ class DurableContext(CoordinationOps):
         """A context whose operations are children of operation `context_id`."""
         return DurableContext(
             self._runtime, parent_id=context_id, lambda_context=self.lambda_context
+        )
+
+    def virtual_child(self, scope_id: str) -> DurableContext:
+        """A context checkpointed as part of this one, with ids of its own (flat map items)."""
+        return DurableContext(
+            self._runtime,
+            parent_id=self._parent_id,
+            lambda_context=self.lambda_context,
+            id_scope=scope_id,
         )
 
     @property
@@ -100,7 +118,7 @@ class DurableContext(CoordinationOps):
             )
         self._runtime.register()
         self._counter += 1
-        op_id = operation_id(self._parent_id, self._counter)
+        op_id = operation_id(self._scope, self._counter)
         existing = self._runtime.store.get(op_id)
         if existing is not None:
             self._validate(op_id, existing, kind, sub_type, name)
@@ -110,10 +128,14 @@ class DurableContext(CoordinationOps):
             self._replaying = False  # past the last recorded operation: new code runs now
         return op_id
 
+    def id_at(self, position: int) -> str:
+        """The id of this context's operation at `position`, without taking it."""
+        return operation_id(self._scope, position)
+
     def begin_at(self, position: int, kind: OperationType, sub_type: str, name: str | None) -> str:
         """Like `_begin`, at an explicit position (map and parallel items use their index)."""
         self._runtime.register()
-        op_id = operation_id(self._parent_id, position)
+        op_id = self.id_at(position)
         existing = self._runtime.store.get(op_id)
         if existing is not None:
             self._validate(op_id, existing, kind, sub_type, name)
@@ -278,6 +300,10 @@ class DurableContext(CoordinationOps):
         name: str | None = None,
         max_concurrency: int | None = None,
         completion: CompletionConfig | None = None,
+        item_namer: Callable[[ItemT, int], str] | None = None,
+        item_serdes: Serdes | None = None,
+        serdes: Serdes | None = None,
+        nesting: Nesting | str = Nesting.NESTED,
     ) -> DurableOperation[BatchResult[T]]:
         """Run `fn(item_ctx, item, index)` for every item, each in its own child context.
 
@@ -285,17 +311,32 @@ class DurableContext(CoordinationOps):
         The batch completes by `completion` (default: at the first failure or when all
         succeeded); items still running then are cancelled and their later checkpoints dropped.
 
+        Args:
+            items: the inputs, one child context each.
+            fn: `async def fn(item_ctx, item, index)`.
+            name: the name of the map operation.
+            max_concurrency: how many items run at once (default: all).
+            completion: when the batch is complete (default: first failure, or all succeeded).
+            item_namer: `item_namer(item, index)` names each item's context.
+            item_serdes: serialiser of each item's result (default: the execution's).
+            serdes: serialiser of the whole `BatchResult`, as the map context checkpoints it
+                (default: JSON). It is given a `BatchResult` and must give one back.
+            nesting: `"nested"` checkpoints each item as a child context (sub-type
+                `MapIteration`); `"flat"` runs items in virtual contexts whose operations are
+                checkpointed directly under the map context, which halves the checkpoints
+                of small items. Flat items keep no result of their own: until the map
+                completes, replay runs them again (their operations replay from history).
+
         Returns:
             An awaitable `BatchResult` with each item's status, result or error, in input order.
         """
         values = list(items)
+        names = [item_namer(item, i) for i, item in enumerate(values)] if item_namer else None
         return self._batch(
             "Map",
             "MapIteration",
             [_bind(fn, item, i) for i, item in enumerate(values)],
-            name=name,
-            max_concurrency=max_concurrency,
-            completion=completion,
+            _BatchOptions(name, max_concurrency, completion, names, item_serdes, serdes, nesting),
         )
 
     def parallel(
@@ -305,18 +346,21 @@ class DurableContext(CoordinationOps):
         name: str | None = None,
         max_concurrency: int | None = None,
         completion: CompletionConfig | None = None,
+        item_serdes: Serdes | None = None,
+        serdes: Serdes | None = None,
+        nesting: Nesting | str = Nesting.NESTED,
     ) -> DurableOperation[BatchResult[T]]:
         """Run each `branch(branch_ctx)` concurrently, each in its own child context.
 
-        Same completion and concurrency rules as `map`.
+        Same options, completion and concurrency rules as `map`; each branch's context is
+        named after the branch function (`fn.__name__`; lambdas stay unnamed).
         """
+        names = [_branch_name(branch) for branch in branches]
         return self._batch(
             "Parallel",
             "ParallelBranch",
             list(branches),
-            name=name,
-            max_concurrency=max_concurrency,
-            completion=completion,
+            _BatchOptions(name, max_concurrency, completion, names, item_serdes, serdes, nesting),
         )
 
     def _batch(
@@ -324,17 +368,16 @@ class DurableContext(CoordinationOps):
         sub_type: str,
         item_sub_type: str,
         bodies: list[Callable[[DurableContext], Coroutine[Any, Any, Any]]],
-        *,
-        name: str | None,
-        max_concurrency: int | None,
-        completion: CompletionConfig | None,
+        options: _BatchOptions,
     ) -> DurableOperation[BatchResult[Any]]:
-        policy = completion or CompletionConfig()
+        policy = options.completion or CompletionConfig()
         policy.validate(len(bodies))
-        if max_concurrency is not None and max_concurrency < 1:
-            raise ValidationError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        if options.max_concurrency is not None and options.max_concurrency < 1:
+            raise ValidationError(f"max_concurrency must be >= 1, got {options.max_concurrency}")
+        if options.nesting not in tuple(Nesting):
+            raise ValidationError(f"nesting must be 'nested' or 'flat', got {options.nesting!r}")
         runtime = self._runtime
-        serdes = JsonSerdes()
+        item_serdes = options.item_serdes or runtime.serdes
 
         def body(batch: DurableContext) -> Coroutine[Any, Any, BatchResult[Any]]:
             return run_batch(
@@ -342,13 +385,19 @@ class DurableContext(CoordinationOps):
                 batch,
                 bodies,
                 item_sub_type=item_sub_type,
-                max_concurrency=max_concurrency,
+                item_names=options.item_names,
+                max_concurrency=options.max_concurrency,
                 completion=policy,
-                serdes=serdes,
+                serdes=item_serdes,
+                flat=options.nesting == Nesting.FLAT,
             )
 
         return self._child_operation(
-            sub_type, name, body, result_type=BatchResult[Any], serdes=serdes
+            sub_type,
+            options.name,
+            body,
+            result_type=BatchResult[Any],
+            serdes=options.serdes or JsonSerdes(),
         )
 
     def wait(self, duration: DurationLike, *, name: str | None = None) -> DurableOperation[None]:
@@ -374,6 +423,10 @@ def _bind(
     fn: Callable[[DurableContext, ItemT, int], Coroutine[Any, Any, T]], item: ItemT, index: int
 ) -> Callable[[DurableContext], Coroutine[Any, Any, T]]:
     return lambda child: fn(child, item, index)
+
+
+def _branch_name(branch: Callable[..., Any]) -> str | None:
+    return _default_name(branch)
 
 
 def _default_name(fn: Callable[..., Any]) -> str | None:

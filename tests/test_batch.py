@@ -8,11 +8,14 @@ from collections import Counter
 import pytest
 
 from durable_async import (
+    BatchItem,
     BatchItemStatus,
+    BatchResult,
     CompletionConfig,
     CompletionReason,
     DurableContext,
     InvocationStatus,
+    Nesting,
     OperationType,
     RetryPolicy,
     ValidationError,
@@ -203,3 +206,135 @@ async def test_a_ten_thousand_item_map_finishes_in_one_invocation() -> None:
     assert result.result == 10_000
     assert result.invocations == 1
     assert backend.stats.updates == 2 + 4 * 10_000
+
+
+async def test_flat_items_checkpoint_their_operations_under_the_batch() -> None:
+    runs = Counter[str]()
+
+    def shout(word: str) -> str:
+        runs[word] += 1
+        return word.upper()
+
+    async def item(ctx: DurableContext, word: str, index: int) -> str:
+        if index == 1:
+            await ctx.wait(5)  # suspends the execution in the middle of the map
+        return await ctx.step(shout, word, name="shout")
+
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> list[object]:
+        batch = await ctx.map(["a", "b"], item, name="flat", nesting=Nesting.FLAT)
+        return [batch.results(), batch.status.value]
+
+    result = await LocalRunner(handler).run()
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert result.invocations == 2
+    assert result.result == [["A", "B"], "SUCCEEDED"]
+    assert runs == {"a": 1, "b": 1}  # the replayed flat item took its step from the history
+    map_op = result.operation("flat")
+    contexts = [op for op in result.operations if op.type is OperationType.CONTEXT]
+    assert contexts == [map_op]  # no MapIteration context per item
+    steps = [op for op in result.operations if op.type is OperationType.STEP]
+    assert len({op.id for op in steps}) == 2
+    assert {op.parent_id for op in steps} | {
+        op.parent_id for op in result.operations if op.type is OperationType.WAIT
+    } == {map_op.id}
+
+
+async def test_flat_item_failures_count_against_the_completion_policy() -> None:
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> list[object]:
+        batch = await ctx.map(
+            [0, 1, 2],
+            failing_or_ok({1}),
+            max_concurrency=1,
+            nesting="flat",
+            completion=CompletionConfig(tolerated_failure_count=0),
+        )
+        first_error = batch.errors()[0]
+        return [
+            [i.status.value for i in batch.items],
+            batch.total_count,
+            first_error.error_type,
+        ]
+
+    result = await LocalRunner(handler).run()
+    assert result.result == [["SUCCEEDED", "FAILED", "NOT_STARTED"], 2, "StepError"]
+
+
+async def test_items_and_branches_are_named() -> None:
+    async def branch_one(ctx: DurableContext) -> int:
+        return 1
+
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> None:
+        await ctx.map(["x", "y"], failing_or_ok(set()), item_namer=lambda item, i: f"{item}-{i}")
+        await ctx.parallel([branch_one, lambda ctx: branch_one(ctx)])
+
+    result = await LocalRunner(handler).run()
+    names = {op.sub_type: [] for op in result.operations}  # type: dict[str | None, list[object]]
+    for op in result.operations:
+        names[op.sub_type].append(op.name)
+    assert names["MapIteration"] == ["x-0", "y-1"]
+    assert names["ParallelBranch"] == ["branch_one", None]  # a lambda has no useful name
+
+
+class Tagged:
+    """A serdes that stores a string `v` as `tag:v`."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+
+    def serialize(self, value: object) -> str | None:
+        return f"{self.tag}:{value}"
+
+    def deserialize(self, payload: str | None, result_type: object = None) -> object:
+        return (payload or "").removeprefix(f"{self.tag}:")
+
+
+class CommaJoined:
+    """A whole-result serdes: a batch of strings stored as `a,b`."""
+
+    def serialize(self, value: object) -> str | None:
+        assert isinstance(value, BatchResult)
+        return ",".join(value.results())
+
+    def deserialize(self, payload: str | None, result_type: object = None) -> object:
+        items = [
+            BatchItem[str](index=i, status=BatchItemStatus.SUCCEEDED, result=r)
+            for i, r in enumerate((payload or "").split(","))
+        ]
+        return BatchResult[str](items=items, completion_reason=CompletionReason.ALL_COMPLETED)
+
+
+async def test_item_and_result_serdes_write_the_payloads_and_read_them_back() -> None:
+    async def upper(ctx: DurableContext, word: str, index: int) -> str:
+        return word.upper()
+
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> list[str | None]:
+        batch = await ctx.map(
+            ["a", "b"], upper, name="map", item_serdes=Tagged("item"), serdes=CommaJoined()
+        )
+        await ctx.wait(1)  # the replay reads the map's result through CommaJoined
+        return batch.results()
+
+    result = await LocalRunner(handler).run()
+    assert result.invocations == 2
+    assert result.result == ["A", "B"]
+    payloads = {
+        op.sub_type: op.context_details.result
+        for op in result.operations
+        if op.context_details is not None
+    }
+    assert result.operation("map").context_details.result == "A,B"  # type: ignore[union-attr]
+    assert payloads["MapIteration"] in ("item:A", "item:B")
+
+
+async def test_an_unknown_nesting_mode_is_rejected() -> None:
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> str:
+        with pytest.raises(ValidationError, match="nesting"):
+            ctx.map([1], failing_or_ok(set()), nesting="deep")
+        return "ok"
+
+    assert (await LocalRunner(handler).run()).result == "ok"
