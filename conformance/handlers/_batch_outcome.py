@@ -22,6 +22,6 @@ def outcome(batch: BatchResult[Any], *fields: str) -> dict[str, Any]:
         "status": "FAILED" if batch.failure_count else "SUCCEEDED",
         "successCount": batch.success_count,
         "failureCount": batch.failure_count,
-        "totalCount": len(batch.items),
+        "totalCount": batch.total_count,
     }
     return {field: summary[field] for field in fields}

@@ -15,9 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from durable_async import (
+    BatchItem,
+    BatchItemStatus,
+    BatchResult,
     CompletionConfig,
+    CompletionReason,
     DurableContext,
     DurableHandler,
+    Nesting,
     durable_execution,
 )
 
@@ -203,13 +208,11 @@ async def echo_in_step(item_ctx: DurableContext, item: str, index: int) -> str:
 
 @durable_execution
 async def map_flat(event: dict[str, Any], ctx: DurableContext) -> list[Any]:
-    """9-12: two items of one step each.
-
-    The requirement runs the items in virtual (flat) contexts, so their steps hang directly
-    under the Map context; `ctx.map` has no flat nesting mode and checkpoints one MapIteration
-    context per item.
-    """
-    batch = await ctx.map(["fa", "fb"], echo_in_step, name="flat", max_concurrency=1)
+    """9-12: two items of one step each, in virtual contexts: their steps hang directly under
+    the Map context, with no MapIteration context per item."""
+    batch = await ctx.map(
+        ["fa", "fb"], echo_in_step, name="flat", max_concurrency=1, nesting=Nesting.FLAT
+    )
     return batch.results()
 
 
@@ -220,24 +223,55 @@ async def times_ten(item_ctx: DurableContext, item: int, index: int) -> int:
 
 @durable_execution
 async def map_item_namer(event: dict[str, Any], ctx: DurableContext) -> list[Any]:
-    """9-13: ten times every item.
-
-    The requirement names each iteration from its item ("item-1", "item-2"); `ctx.map` has no
-    item namer, so the iterations are unnamed.
-    """
-    batch = await ctx.map(event, times_ten, name="named-items", max_concurrency=1)
+    """9-13: ten times every item; each iteration is named from its item ("item-1", ...)."""
+    batch = await ctx.map(
+        event,
+        times_ten,
+        name="named-items",
+        max_concurrency=1,
+        item_namer=lambda item, index: f"item-{item}",
+    )
     return batch.results()
 
 
 @durable_execution
 async def map_item_serdes(event: dict[str, Any], ctx: DurableContext) -> list[Any]:
-    """9-14: every item in upper case.
-
-    The requirement checkpoints each iteration result through a custom serdes (payload
-    "wrapped:X"); `ctx.map` takes no per-item serdes, so results are plain JSON.
-    """
-    batch = await ctx.map(["x", "y"], upper, name="serdes", max_concurrency=1)
+    """9-14: every item in upper case, each checkpointed as "wrapped:X" by `WrappedText`."""
+    batch = await ctx.map(
+        ["x", "y"], upper, name="serdes", max_concurrency=1, item_serdes=WrappedText()
+    )
     return batch.results()
+
+
+class WrappedText:
+    """Per-item serdes of 9-14: a string `v` is stored as `wrapped:v`."""
+
+    def serialize(self, value: Any) -> str | None:
+        """`"X"` becomes `wrapped:X`."""
+        return None if value is None else f"wrapped:{value}"
+
+    def deserialize(self, payload: str | None, result_type: Any = None) -> Any:
+        """`wrapped:X` becomes `"X"`."""
+        return None if payload is None else payload.removeprefix("wrapped:")
+
+
+class JoinedResults:
+    """Whole-result serdes of 9-19 and 9-20: a batch of string results is stored as
+    `OPSERDE:` and the results joined by commas, and read back as an all-succeeded batch."""
+
+    def serialize(self, value: Any) -> str | None:
+        """`BatchResult` of "X", "Y" becomes `OPSERDE:X,Y`."""
+        batch: BatchResult[str] = value
+        return "OPSERDE:" + ",".join(str(r) for r in batch.results())
+
+    def deserialize(self, payload: str | None, result_type: Any = None) -> Any:
+        """`OPSERDE:X,Y` becomes a `BatchResult` whose items succeeded with "X" and "Y"."""
+        results = (payload or "").removeprefix("OPSERDE:").split(",")
+        items = [
+            BatchItem[str](index=i, status=BatchItemStatus.SUCCEEDED, result=r)
+            for i, r in enumerate(results)
+        ]
+        return BatchResult[str](items=items, completion_reason=CompletionReason.ALL_COMPLETED)
 
 
 # -- 9-15 .. 9-20: suspension, large results and replay ------------------------------------------
@@ -269,7 +303,7 @@ async def large_string(item_ctx: DurableContext, item: str, index: int) -> str:
 async def map_large_result(event: dict[str, Any], ctx: DurableContext) -> dict[str, Any]:
     """9-16: the whole result is too large to checkpoint, so the Map context replays children."""
     batch = await ctx.map(["a", "b", "c", "d"], large_string, name="large", max_concurrency=1)
-    return {"successCount": batch.success_count, "totalCount": len(batch.items)}
+    return {"successCount": batch.success_count, "totalCount": batch.total_count}
 
 
 @durable_execution
@@ -296,19 +330,19 @@ async def map_failure_then_wait(event: dict[str, Any], ctx: DurableContext) -> d
 
 @durable_execution
 async def map_operation_serdes(event: dict[str, Any], ctx: DurableContext) -> list[Any]:
-    """9-19: every item in upper case.
-
-    The requirement checkpoints the whole map result through a custom serdes (payload
-    "OPSERDE:X,Y"); `ctx.map` takes no serdes for its result, so it is stored as JSON.
-    """
-    batch = await ctx.map(["x", "y"], upper, name="op-serde", max_concurrency=1)
+    """9-19: every item in upper case; the whole result is checkpointed as "OPSERDE:X,Y"."""
+    batch = await ctx.map(
+        ["x", "y"], upper, name="op-serde", max_concurrency=1, serdes=JoinedResults()
+    )
     return batch.results()
 
 
 @durable_execution
 async def map_operation_serdes_replay(event: dict[str, Any], ctx: DurableContext) -> list[Any]:
     """9-20: as 9-19, then a wait, so the replay reads the map result back from the history."""
-    batch = await ctx.map(["x", "y"], upper, name="op-serde-replay", max_concurrency=1)
+    batch = await ctx.map(
+        ["x", "y"], upper, name="op-serde-replay", max_concurrency=1, serdes=JoinedResults()
+    )
     await ctx.wait(1)
     return batch.results()
 

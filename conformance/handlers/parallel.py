@@ -10,6 +10,7 @@ These handlers take no input and invoke no other functions, so `TARGETS` is empt
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -18,6 +19,7 @@ from durable_async import (
     CompletionConfig,
     DurableContext,
     DurableHandler,
+    Nesting,
     durable_execution,
 )
 
@@ -186,13 +188,11 @@ async def parallel_concurrent(event: dict[str, Any], ctx: DurableContext) -> lis
 
 @durable_execution
 async def parallel_flat(event: dict[str, Any], ctx: DurableContext) -> list[Any]:
-    """8-12: two branches of one step each.
-
-    The requirement runs the branches in virtual (flat) contexts, so their steps hang directly
-    under the Parallel context; `ctx.parallel` has no flat nesting mode and checkpoints one
-    ParallelBranch context per branch.
-    """
-    batch = await ctx.parallel([stepping("fa"), stepping("fb")], name="flat", max_concurrency=1)
+    """8-12: two branches of one step each, in virtual contexts: their steps hang directly
+    under the Parallel context, with no ParallelBranch context per branch."""
+    batch = await ctx.parallel(
+        [stepping("fa"), stepping("fb")], name="flat", max_concurrency=1, nesting=Nesting.FLAT
+    )
     return batch.results()
 
 
@@ -223,14 +223,27 @@ async def parallel_replay(event: dict[str, Any], ctx: DurableContext) -> list[An
     return batch.results()
 
 
+class WrappedEnvelope:
+    """Per-branch serdes of 8-15: a value `v` is stored as `{"wrapped": v}`."""
+
+    def serialize(self, value: Any) -> str | None:
+        """`"x"` becomes `{"wrapped": "x"}`."""
+        return json.dumps({"wrapped": value})
+
+    def deserialize(self, payload: str | None, result_type: Any = None) -> Any:
+        """`{"wrapped": "x"}` becomes `"x"`."""
+        return None if payload is None else json.loads(payload)["wrapped"]
+
+
 @durable_execution
 async def parallel_item_serdes(event: dict[str, Any], ctx: DurableContext) -> list[Any]:
-    """8-15: branches returning "x" and "y".
-
-    The requirement checkpoints each branch result through a custom serdes that wraps it as
-    `{"wrapped": value}`; `ctx.parallel` takes no per-branch serdes, so results are plain JSON.
-    """
-    batch = await ctx.parallel([returning("x"), returning("y")], name="serde", max_concurrency=1)
+    """8-15: branches returning "x" and "y", each checkpointed as `{"wrapped": value}`."""
+    batch = await ctx.parallel(
+        [returning("x"), returning("y")],
+        name="serde",
+        max_concurrency=1,
+        item_serdes=WrappedEnvelope(),
+    )
     return batch.results()
 
 
