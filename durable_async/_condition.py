@@ -120,9 +120,10 @@ async def run_wait_for_condition(
             op = await runtime.park(op_id, _settled_or_ready, due=nxt.timestamp() if nxt else None)
             continue
         attempt = ((details.attempt or 0) if details else 0) + 1
+        # After a recorded poll the payload is the state, even an empty one (a `None` state).
         state = (
-            serdes.deserialize(details.result, result_type)
-            if details is not None and details.result is not None
+            serdes.deserialize(details.result if details else None, result_type)
+            if attempt > 1
             else initial_state
         )
         if op is None or op.status is not _S.STARTED:

@@ -90,6 +90,7 @@ class CoordinationOps:
         timeout: DurationLike | None = None,
         heartbeat_timeout: DurationLike | None = None,
         result_type: Any = None,
+        serdes: Serdes | None = None,
     ) -> DurableOperation[Callback[Any]]:
         """Start a callback; awaiting gives a `Callback` with its service-generated id.
 
@@ -98,6 +99,7 @@ class CoordinationOps:
             timeout: how long to wait for the result (default: no limit).
             heartbeat_timeout: the longest silence between heartbeats (default: no limit).
             result_type: the type to validate the sender's result into.
+            serdes: how to read the sender's result payload (default: the execution's).
 
         Example:
             ```python
@@ -122,7 +124,7 @@ class CoordinationOps:
                 timeout_seconds=timeout_s,
                 heartbeat_seconds=heartbeat_s,
                 result_type=result_type,
-                serdes=runtime.serdes,
+                serdes=serdes or runtime.serdes,
             ),
         )
 
@@ -135,12 +137,14 @@ class CoordinationOps:
         heartbeat_timeout: DurationLike | None = None,
         retry: RetryLike | None = None,
         result_type: Any = None,
+        serdes: Serdes | None = None,
     ) -> DurableOperation[Any]:
         """Create a callback, hand its id to `submitter` in a step, and wait for the result.
 
         Runs in a child context (sub-type `WaitForCallback`) holding the callback and the
         submitter step. `submitter(callback_id)` may be sync or async; `retry` is its policy
-        (default: no retry).
+        (default: no retry). `serdes` reads the sender's result payload and writes the
+        context's result (default: the execution's).
 
         Raises:
             CallbackSubmitterError: the submitter failed for good.
@@ -148,6 +152,7 @@ class CoordinationOps:
             CallbackTimeoutError: no result or heartbeat in time.
         """
         policy = retry or RetryPolicy.none()
+        serdes = serdes or self._runtime.serdes
 
         async def body(child: DurableContext) -> Any:
             callback = await child.create_callback(
@@ -155,6 +160,7 @@ class CoordinationOps:
                 timeout=timeout,
                 heartbeat_timeout=heartbeat_timeout,
                 result_type=result_type,
+                serdes=serdes,
             )
             try:
                 await child.step(submitter, callback.callback_id, name="submitter", retry=policy)
@@ -168,7 +174,7 @@ class CoordinationOps:
             return await callback
 
         inner = self._child_operation(
-            "WaitForCallback", name, body, result_type=result_type, serdes=self._runtime.serdes
+            "WaitForCallback", name, body, result_type=result_type, serdes=serdes
         )
 
         async def typed() -> Any:
@@ -195,8 +201,19 @@ class CoordinationOps:
         name: str | None = None,
         tenant_id: str | None = None,
         result_type: Any = None,
+        payload_serdes: Serdes | None = None,
+        result_serdes: Serdes | None = None,
     ) -> DurableOperation[Any]:
         """Invoke another Lambda function durably and return its result.
+
+        Args:
+            function_name: the function's name or ARN (a qualifier picks a version or alias).
+            payload: the target's event.
+            name: the operation's name.
+            tenant_id: the tenant to run the target for (tenant-isolated functions).
+            result_type: the type to validate the target's result into.
+            payload_serdes: how to write the payload (default: the execution's serdes).
+            result_serdes: how to read the target's result (default: the execution's serdes).
 
         Raises:
             InvokeError: the invoked function FAILED, TIMED_OUT or was STOPPED.
@@ -215,7 +232,8 @@ class CoordinationOps:
                 payload,
                 tenant_id=tenant_id,
                 result_type=result_type,
-                serdes=runtime.serdes,
+                payload_serdes=payload_serdes or runtime.serdes,
+                result_serdes=result_serdes or runtime.serdes,
             ),
         )
 
@@ -228,12 +246,14 @@ class CoordinationOps:
         name: str | None = None,
         max_attempts: int | None = None,
         result_type: Any = None,
+        serdes: Serdes | None = None,
     ) -> DurableOperation[S]:
         """Poll `check(state) -> new_state` until `wait_strategy` says done.
 
         The state is checkpointed between checks (a STEP with sub-type `WaitForCondition`
         retried with the strategy's delays), so polling survives suspension without re-running
         completed checks. `WaitStrategy` gives backoff with jitter and a bound on attempts.
+        `serdes` writes and reads the checkpointed state (default: the execution's).
 
         Raises:
             WaitForConditionError: the check raised, or attempts ran out.
@@ -253,7 +273,7 @@ class CoordinationOps:
                 strategy=wait_strategy,
                 max_attempts=max_attempts,
                 result_type=result_type,
-                serdes=runtime.serdes,
+                serdes=serdes or runtime.serdes,
             ),
         )
 

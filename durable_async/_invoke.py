@@ -36,7 +36,8 @@ async def run_invoke(
     *,
     tenant_id: str | None,
     result_type: Any,
-    serdes: Serdes,
+    payload_serdes: Serdes,
+    result_serdes: Serdes,
 ) -> Any:
     """Start the invoke (unless the history has it) and park until the service reports back."""
     op = runtime.store.get(op_id)
@@ -49,7 +50,7 @@ async def run_invoke(
                 parent_id=parent_id,
                 name=name,
                 sub_type="ChainedInvoke",
-                payload=serdes.serialize(payload),
+                payload=payload_serdes.serialize(payload),
                 chained_invoke_options=ChainedInvokeOptions(
                     function_name=function_name, tenant_id=tenant_id
                 ),
@@ -59,7 +60,7 @@ async def run_invoke(
         op = await runtime.park(op_id, _ended)
     details = op.chained_invoke_details
     if op.status is OperationStatus.SUCCEEDED:
-        return serdes.deserialize(details.result if details else None, result_type)
+        return result_serdes.deserialize(details.result if details else None, result_type)
     error = operation_error(InvokeError, details.error if details else None, op_id, name)
     error.status = op.status.value
     raise error
