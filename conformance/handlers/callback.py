@@ -10,6 +10,7 @@ These handlers invoke no other functions, so `TARGETS` is empty.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -185,10 +186,23 @@ async def callback_typed_object(event: dict[str, Any], ctx: DurableContext) -> d
     }
 
 
+class NumberFromText:
+    """Callback serdes of 4-16: the sender's payload (a JSON string such as `"42"`, or a bare
+    number) is parsed into an `int`."""
+
+    def serialize(self, value: Any) -> str | None:
+        """Numbers are stored as their JSON text."""
+        return None if value is None else json.dumps(value)
+
+    def deserialize(self, payload: str | None, result_type: Any = None) -> Any:
+        """`"42"` (or `42`) becomes the number 42."""
+        return None if payload is None else int(json.loads(payload))
+
+
 @durable_execution
 async def callback_typed_number(event: dict[str, Any], ctx: DurableContext) -> dict[str, int]:
-    """4-16: deserialise the result as an `int` and return it with its double."""
-    callback = await ctx.create_callback(name=event, result_type=int)
+    """4-16: a custom deserialiser turns the result into a number; return it with its double."""
+    callback = await ctx.create_callback(name=event, serdes=NumberFromText())
     count: int = await callback
     return {"count": count, "doubled": count * 2}
 

@@ -22,8 +22,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, field_serializer
-
 from durable_async import (
     DurableContext,
     DurableHandler,
@@ -220,38 +218,33 @@ async def sequential_invokes(event: dict[str, Any], ctx: DurableContext) -> list
 # -- 5-15, 5-16: custom serialisation --------------------------------------------------------------
 
 
-class ShoutedRequest(BaseModel):
-    """A payload whose `data` is upper-cased when it is serialised for sending."""
+class ShoutingPayload(JsonSerdes):
+    """Payload serdes of 5-15: JSON, with every `data` string upper-cased on the way out."""
 
-    data: str
-
-    @field_serializer("data")
-    def _shout(self, data: str) -> str:
-        return data.upper()
+    def serialize(self, value: Any) -> str | None:
+        """`{"data": "hello"}` is sent as `{"data":"HELLO"}`."""
+        return super().serialize({**value, "data": value["data"].upper()})
 
 
 @durable_execution
 async def invoke_custom_payload_serdes(event: dict[str, Any], ctx: DurableContext) -> Any:
-    """5-15: the payload goes through a custom serialiser; the target gets `{"data": "HELLO"}`."""
-    return await ctx.invoke(ECHO, ShoutedRequest.model_validate(event))
+    """5-15: the payload goes through `ShoutingPayload`; the target gets `{"data": "HELLO"}`."""
+    return await ctx.invoke(ECHO, event, payload_serdes=ShoutingPayload())
 
 
 class UppercaseResults(JsonSerdes):
-    """Serialises as JSON; deserialises by upper-casing the raw payload text (`"hello"` becomes
-    the string `"HELLO"`, quotes included)."""
+    """Result serdes of 5-16: the raw result payload, upper-cased (`"hello"` becomes the string
+    `"HELLO"`, quotes included)."""
 
     def deserialize(self, payload: str | None, result_type: Any = None) -> Any:
+        """Upper-case the payload text."""
         return payload.upper() if payload is not None else None
 
 
-@durable_execution(serdes=UppercaseResults())
+@durable_execution
 async def invoke_custom_result_serdes(event: dict[str, Any], ctx: DurableContext) -> Any:
-    """5-16: the invoke's result is deserialised by `UppercaseResults`, and returned as is.
-
-    durable_async takes a custom serdes per execution (not per invoke), so this handler passes
-    it to `@durable_execution`; the invoke is its only deserialised value.
-    """
-    return await ctx.invoke(ECHO, event)
+    """5-16: the invoke's result is read by `UppercaseResults`, and returned as is."""
+    return await ctx.invoke(ECHO, event, result_serdes=UppercaseResults())
 
 
 HANDLERS: dict[str, DurableHandler[Any, Any]] = {
