@@ -40,7 +40,7 @@ def notify_approver(callback_id: str) -> str:
 
 
 @durable_execution
-async def create_callback_basic(event: dict[str, Any], ctx: DurableContext) -> Any:
+async def create_callback_basic(event: str, ctx: DurableContext) -> Any:
     """4-1: create a callback named after the input and return what the sender sends."""
     callback = await ctx.create_callback(name=event)
     logger.info("waiting for callback %s", callback.callback_id)
@@ -55,28 +55,28 @@ async def create_callback_named(event: dict[str, Any], ctx: DurableContext) -> A
 
 
 @durable_execution
-async def create_callback_timeout(event: dict[str, Any], ctx: DurableContext) -> Any:
+async def create_callback_timeout(event: str, ctx: DurableContext) -> Any:
     """4-3: nobody answers within 5 seconds, so awaiting raises `CallbackTimeoutError`."""
     callback = await ctx.create_callback(name=event, timeout=5)
     return await callback
 
 
 @durable_execution
-async def create_callback_heartbeat_timeout(event: dict[str, Any], ctx: DurableContext) -> Any:
+async def create_callback_heartbeat_timeout(event: str, ctx: DurableContext) -> Any:
     """4-4: no heartbeat within 5 seconds, so awaiting raises `CallbackTimeoutError`."""
     callback = await ctx.create_callback(name=event, heartbeat_timeout=5)
     return await callback
 
 
 @durable_execution
-async def create_callback_heartbeat_then_success(event: dict[str, Any], ctx: DurableContext) -> Any:
+async def create_callback_heartbeat_then_success(event: str, ctx: DurableContext) -> Any:
     """4-5: heartbeats keep the callback alive (10-second interval) until the success arrives."""
     callback = await ctx.create_callback(name=event, heartbeat_timeout=10)
     return await callback
 
 
 @durable_execution
-async def create_callback_failure(event: dict[str, Any], ctx: DurableContext) -> Any:
+async def create_callback_failure(event: str, ctx: DurableContext) -> Any:
     """4-6: the sender reports a failure; the uncaught `CallbackError` fails the execution."""
     callback = await ctx.create_callback(name=event)
     return await callback
@@ -86,7 +86,7 @@ async def create_callback_failure(event: dict[str, Any], ctx: DurableContext) ->
 
 
 @durable_execution
-async def callback_step_failure(event: dict[str, Any], ctx: DurableContext) -> Any:
+async def callback_step_failure(event: str, ctx: DurableContext) -> Any:
     """4-7: create the callback, notify the approver in a step, then await a failure."""
     callback = await ctx.create_callback(name=event)
     await ctx.step(notify_approver, callback.callback_id)
@@ -94,7 +94,7 @@ async def callback_step_failure(event: dict[str, Any], ctx: DurableContext) -> A
 
 
 @durable_execution
-async def callback_step_timeout(event: dict[str, Any], ctx: DurableContext) -> Any:
+async def callback_step_timeout(event: str, ctx: DurableContext) -> Any:
     """4-8: as 4-7, but nobody answers within the 5-second timeout."""
     callback = await ctx.create_callback(name=event, timeout=5)
     await ctx.step(notify_approver, callback.callback_id)
@@ -102,7 +102,7 @@ async def callback_step_timeout(event: dict[str, Any], ctx: DurableContext) -> A
 
 
 @durable_execution
-async def callback_wait_success(event: dict[str, Any], ctx: DurableContext) -> Any:
+async def callback_wait_success(event: str, ctx: DurableContext) -> Any:
     """4-9: the answer arrives during a 5-second wait; it is read once the wait is over."""
     callback = await ctx.create_callback(name=event)
     await ctx.wait(5)
@@ -110,7 +110,7 @@ async def callback_wait_success(event: dict[str, Any], ctx: DurableContext) -> A
 
 
 @durable_execution
-async def callback_wait_failure(event: dict[str, Any], ctx: DurableContext) -> Any:
+async def callback_wait_failure(event: str, ctx: DurableContext) -> Any:
     """4-10: a failure arrives during a 5-second wait; awaiting afterwards raises it."""
     callback = await ctx.create_callback(name=event)
     await ctx.wait(5)
@@ -118,7 +118,7 @@ async def callback_wait_failure(event: dict[str, Any], ctx: DurableContext) -> A
 
 
 @durable_execution
-async def callback_wait_timeout(event: dict[str, Any], ctx: DurableContext) -> Any:
+async def callback_wait_timeout(event: str, ctx: DurableContext) -> Any:
     """4-11: the callback times out (3 s) during a 6-second wait; awaiting afterwards raises."""
     callback = await ctx.create_callback(name=event, timeout=3)
     await ctx.wait(6)
@@ -129,7 +129,7 @@ async def callback_wait_timeout(event: dict[str, Any], ctx: DurableContext) -> A
 
 
 @durable_execution
-async def callback_then_wait(event: dict[str, Any], ctx: DurableContext) -> Any:
+async def callback_then_wait(event: str, ctx: DurableContext) -> Any:
     """4-12: await the callback, wait 2 seconds, then return the callback's result."""
     callback = await ctx.create_callback(name=event)
     result = await callback
@@ -138,7 +138,7 @@ async def callback_then_wait(event: dict[str, Any], ctx: DurableContext) -> Any:
 
 
 @durable_execution
-async def callback_failure_caught_then_wait(event: dict[str, Any], ctx: DurableContext) -> str:
+async def callback_failure_caught_then_wait(event: str, ctx: DurableContext) -> str:
     """4-13: catch the sender's failure, wait 2 seconds, return the error message."""
     callback = await ctx.create_callback(name=event)
     try:
@@ -150,7 +150,7 @@ async def callback_failure_caught_then_wait(event: dict[str, Any], ctx: DurableC
 
 
 @durable_execution
-async def callback_timeout_caught_then_wait(event: dict[str, Any], ctx: DurableContext) -> str:
+async def callback_timeout_caught_then_wait(event: str, ctx: DurableContext) -> str:
     """4-14: catch the 3-second timeout, wait 2 seconds, return the error message."""
     callback = await ctx.create_callback(name=event, timeout=3)
     try:
@@ -173,7 +173,7 @@ class Greeting(BaseModel):
 
 
 @durable_execution
-async def callback_typed_object(event: dict[str, Any], ctx: DurableContext) -> dict[str, Any]:
+async def callback_typed_object(event: str, ctx: DurableContext) -> dict[str, Any]:
     """4-15: deserialise the result into `Greeting` and return it with an epoch timestamp."""
     callback = await ctx.create_callback(name=event, result_type=Greeting)
     greeting: Greeting = await callback
@@ -200,7 +200,7 @@ class NumberFromText:
 
 
 @durable_execution
-async def callback_typed_number(event: dict[str, Any], ctx: DurableContext) -> dict[str, int]:
+async def callback_typed_number(event: str, ctx: DurableContext) -> dict[str, int]:
     """4-16: a custom deserialiser turns the result into a number; return it with its double."""
     callback = await ctx.create_callback(name=event, serdes=NumberFromText())
     count: int = await callback

@@ -66,7 +66,7 @@ async def greet(item_ctx: DurableContext, who: str, index: int) -> str:
 
 
 @durable_execution
-async def map_basic(event: dict[str, Any], ctx: DurableContext) -> list[Any]:
+async def map_basic(event: list[str], ctx: DurableContext) -> list[Any]:
     """9-1: greet every name of the input, one step per item."""
     batch = await ctx.map(event, greet, name="map", max_concurrency=1)
     return batch.results()
@@ -78,7 +78,7 @@ async def double(item_ctx: DurableContext, item: int, index: int) -> int:
 
 
 @durable_execution
-async def map_unnamed(event: dict[str, Any], ctx: DurableContext) -> list[Any]:
+async def map_unnamed(event: list[int], ctx: DurableContext) -> list[Any]:
     """9-2: no operation name; each item returns its value directly."""
     batch = await ctx.map(event, double, max_concurrency=1)
     return batch.results()
@@ -90,14 +90,14 @@ async def plus_index(item_ctx: DurableContext, item: int, index: int) -> int:
 
 
 @durable_execution
-async def map_indexed(event: dict[str, Any], ctx: DurableContext) -> list[Any]:
+async def map_indexed(event: list[int], ctx: DurableContext) -> list[Any]:
     """9-3: the map function receives the item and its index."""
     batch = await ctx.map(event, plus_index, name="indexed", max_concurrency=1)
     return batch.results()
 
 
 @durable_execution
-async def map_empty(event: dict[str, Any], ctx: DurableContext) -> list[Any]:
+async def map_empty(event: list[int], ctx: DurableContext) -> list[Any]:
     """9-4: no items: the batch completes at once with no results."""
     batch = await ctx.map(event, double, name="empty")
     return batch.results()
@@ -222,7 +222,7 @@ async def times_ten(item_ctx: DurableContext, item: int, index: int) -> int:
 
 
 @durable_execution
-async def map_item_namer(event: dict[str, Any], ctx: DurableContext) -> list[Any]:
+async def map_item_namer(event: list[int], ctx: DurableContext) -> list[Any]:
     """9-13: ten times every item; each iteration is named from its item ("item-1", ...)."""
     batch = await ctx.map(
         event,

@@ -45,7 +45,7 @@ def submit_to_unavailable_queue(callback_id: str) -> None:
 
 
 @durable_execution
-async def wait_for_callback_basic(event: dict[str, Any], ctx: DurableContext) -> Any:
+async def wait_for_callback_basic(event: str, ctx: DurableContext) -> Any:
     """7-1: named after the input; returns what the sender sends."""
     return await ctx.wait_for_callback(request_approval, name=event)
 
@@ -66,19 +66,19 @@ async def wait_for_callback_anonymous(event: dict[str, Any], ctx: DurableContext
 
 
 @durable_execution
-async def wait_for_callback_failure(event: dict[str, Any], ctx: DurableContext) -> Any:
+async def wait_for_callback_failure(event: str, ctx: DurableContext) -> Any:
     """7-4: the sender reports a failure; the uncaught `CallbackError` fails the execution."""
     return await ctx.wait_for_callback(request_approval, name=event)
 
 
 @durable_execution
-async def wait_for_callback_timeout(event: dict[str, Any], ctx: DurableContext) -> Any:
+async def wait_for_callback_timeout(event: str, ctx: DurableContext) -> Any:
     """7-5: nobody answers within 3 seconds; the uncaught `CallbackTimeoutError` fails it."""
     return await ctx.wait_for_callback(request_approval, name=event, timeout=3)
 
 
 @durable_execution
-async def wait_for_callback_failure_caught(event: dict[str, Any], ctx: DurableContext) -> Any:
+async def wait_for_callback_failure_caught(event: str, ctx: DurableContext) -> Any:
     """7-6: the sender reports a failure; the handler catches it and returns "recovered"."""
     try:
         return await ctx.wait_for_callback(request_approval, name=event)
@@ -88,7 +88,7 @@ async def wait_for_callback_failure_caught(event: dict[str, Any], ctx: DurableCo
 
 
 @durable_execution
-async def wait_for_callback_submitter_fails(event: dict[str, Any], ctx: DurableContext) -> Any:
+async def wait_for_callback_submitter_fails(event: str, ctx: DurableContext) -> Any:
     """7-7: the submitter fails on both of its 2 attempts (1 s apart); the execution fails."""
     return await ctx.wait_for_callback(
         submit_to_unavailable_queue, name=event, retry=RetryPolicy.fixed(2, 1)
@@ -99,7 +99,7 @@ async def wait_for_callback_submitter_fails(event: dict[str, Any], ctx: DurableC
 
 
 @durable_execution
-async def wait_for_callback_in_child(event: dict[str, Any], ctx: DurableContext) -> Any:
+async def wait_for_callback_in_child(event: str, ctx: DurableContext) -> Any:
     """7-8: the wait_for_callback runs inside a child context named "wrapper"."""
 
     async def wrapper(child: DurableContext) -> Any:
@@ -122,7 +122,7 @@ def load_order() -> dict[str, Any]:
 
 
 @durable_execution
-async def wait_step_then_wait_for_callback(event: dict[str, Any], ctx: DurableContext) -> Any:
+async def wait_step_then_wait_for_callback(event: str, ctx: DurableContext) -> Any:
     """7-10: a 1-second wait, a step, then the wait_for_callback."""
     await ctx.wait(1)
     order = await ctx.step(load_order)
@@ -140,7 +140,7 @@ class Decision(BaseModel):
 
 
 @durable_execution
-async def wait_for_callback_typed(event: dict[str, Any], ctx: DurableContext) -> str:
+async def wait_for_callback_typed(event: str, ctx: DurableContext) -> str:
     """7-11: the answer is validated into `Decision`; returns its status."""
     decision: Decision = await ctx.wait_for_callback(
         request_approval, name=event, result_type=Decision
@@ -149,21 +149,19 @@ async def wait_for_callback_typed(event: dict[str, Any], ctx: DurableContext) ->
 
 
 @durable_execution
-async def wait_for_callback_heartbeat_timeout(event: dict[str, Any], ctx: DurableContext) -> Any:
+async def wait_for_callback_heartbeat_timeout(event: str, ctx: DurableContext) -> Any:
     """7-12: no heartbeat within 5 seconds; the uncaught `CallbackTimeoutError` fails it."""
     return await ctx.wait_for_callback(request_approval, name=event, heartbeat_timeout=5)
 
 
 @durable_execution
-async def wait_for_callback_heartbeat_then_success(
-    event: dict[str, Any], ctx: DurableContext
-) -> Any:
+async def wait_for_callback_heartbeat_then_success(event: str, ctx: DurableContext) -> Any:
     """7-13: heartbeats (10-second interval) keep it alive until the answer arrives."""
     return await ctx.wait_for_callback(request_approval, name=event, heartbeat_timeout=10)
 
 
 @durable_execution
-async def wait_for_callback_timeout_caught(event: dict[str, Any], ctx: DurableContext) -> Any:
+async def wait_for_callback_timeout_caught(event: str, ctx: DurableContext) -> Any:
     """7-14: nobody answers within 3 seconds; the handler catches the timeout."""
     try:
         return await ctx.wait_for_callback(request_approval, name=event, timeout=3)
@@ -173,7 +171,7 @@ async def wait_for_callback_timeout_caught(event: dict[str, Any], ctx: DurableCo
 
 
 @durable_execution
-async def wait_for_callback_empty_result(event: dict[str, Any], ctx: DurableContext) -> Any:
+async def wait_for_callback_empty_result(event: str, ctx: DurableContext) -> Any:
     """7-15: the sender succeeds without a result; the handler returns null."""
     result = await ctx.wait_for_callback(request_approval, name=event)
     logger.info("answer: %r", result)

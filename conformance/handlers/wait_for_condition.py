@@ -55,7 +55,7 @@ def is_ready(status: str) -> bool:
 
 
 @durable_execution
-async def poll_until_threshold(event: dict[str, Any], ctx: DurableContext) -> int:
+async def poll_until_threshold(event: int, ctx: DurableContext) -> int:
     """6-1: count up from 0 until the count reaches the input (3), checking once per poll."""
     return await ctx.wait_for_condition(increment, initial_state=0, wait_strategy=reached(event))
 
@@ -81,13 +81,13 @@ async def poll_named(event: dict[str, Any], ctx: DurableContext) -> int:
 
 
 @durable_execution
-async def poll_from_initial_state(event: dict[str, Any], ctx: DurableContext) -> int:
+async def poll_from_initial_state(event: int, ctx: DurableContext) -> int:
     """6-4: start from 5; each check's state seeds the next, until the input (8) is reached."""
     return await ctx.wait_for_condition(increment, initial_state=5, wait_strategy=reached(event))
 
 
 @durable_execution
-async def poll_fixed_delay(event: dict[str, Any], ctx: DurableContext) -> int:
+async def poll_fixed_delay(event: int, ctx: DurableContext) -> int:
     """6-5: a fixed 2-second delay between checks (no backoff, no jitter)."""
     threshold: int = event
     every_two_seconds = WaitStrategy[int](
@@ -212,7 +212,7 @@ def times_ten(value: int) -> int:
 
 
 @durable_execution
-async def poll_then_step(event: dict[str, Any], ctx: DurableContext) -> int:
+async def poll_then_step(event: int, ctx: DurableContext) -> int:
     """6-12: the polled result (2) feeds a step that multiplies it by 10."""
     count = await ctx.wait_for_condition(increment, initial_state=0, wait_strategy=reached(event))
     return await ctx.step(times_ten, count)
