@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 __all__ = ["run_invoke"]
 
 
+def _or_null(payload: str | None) -> str:
+    return "null" if payload is None else payload
+
+
 def _ended(op: Operation) -> bool:
     return op.status.is_terminal
 
@@ -50,7 +54,8 @@ async def run_invoke(
                 parent_id=parent_id,
                 name=name,
                 sub_type="ChainedInvoke",
-                payload=payload_serdes.serialize(payload),
+                # A Lambda event is always a JSON document: no payload is sent as `null`.
+                payload=_or_null(payload_serdes.serialize(payload)),
                 chained_invoke_options=ChainedInvokeOptions(
                     function_name=function_name, tenant_id=tenant_id
                 ),

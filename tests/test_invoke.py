@@ -106,3 +106,23 @@ async def test_failures_and_unregistered_targets_raise_invoke_error() -> None:
     missing = await runner.run("nobody")
     assert missing.result.startswith("FAILED: ResourceNotFoundException")
     assert "'nobody' is not registered" in missing.result
+
+
+async def test_an_invoke_without_payload_sends_json_null() -> None:
+    received: list[object] = ["unset"]
+
+    def target(payload: object) -> str:
+        received[0] = payload
+        return "ok"
+
+    @durable_execution
+    async def caller(event: None, ctx: DurableContext) -> object:
+        return await ctx.invoke("target", name="call")
+
+    runner = LocalRunner(caller)
+    runner.register("target", target)
+    result = await runner.run()
+    assert result.result == "ok"
+    assert received == [None]
+    started = next(e for e in result.history if e["EventType"] == "ChainedInvokeStarted")
+    assert started["ChainedInvokeStartedDetails"]["Input"]["Payload"] == "null"
