@@ -4,7 +4,10 @@ A caller blocked on its own update (a step result, a wait start) triggers an imm
 fire-and-forget updates (observability STARTs) may wait up to `window` seconds to coalesce. While a
 request is in flight, new updates queue and go out together in the next request as soon as it
 returns. Each blocking caller awaits a future of its own update, resolved only after the response's
-new state has been applied.
+new state has been applied (with a `lookup`, it resolves to the operation's new state).
+
+An update is referenced only while it is queued: once its request is sent, the batcher keeps just
+its id, so a fan-out of thousands of operations does not keep thousands of sent updates alive.
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ._backend import Backend
 from ._errors import StaleCheckpointTokenError, SuspendExecution
 from ._models import Operation, OperationType, OperationUpdate
+
+_Waiter = asyncio.Future[Any]
 
 __all__ = ["BatcherStats", "CheckpointBatcher"]
 
@@ -52,6 +58,9 @@ class CheckpointBatcher:
         apply_state: called with the operations of every response, before waiters resume.
         on_idle: called whenever the queue empties and no request is in flight.
         window: how long fire-and-forget updates may wait to coalesce, in seconds.
+        lookup: the operation of an id after a response was applied; when given, the future of
+            a blocking update resolves to its operation (and fails with `SuspendExecution` if the
+            service did not return it), else to `None`.
     """
 
     def __init__(
@@ -63,6 +72,7 @@ class CheckpointBatcher:
         apply_state: Callable[[list[Operation]], None],
         on_idle: Callable[[], None] = lambda: None,
         window: float = DEFAULT_WINDOW,
+        lookup: Callable[[str], Operation | None] | None = None,
     ) -> None:
         self._backend = backend
         self._arn = execution_arn
@@ -70,7 +80,9 @@ class CheckpointBatcher:
         self._apply_state = apply_state
         self._on_idle = on_idle
         self.window = window
-        self._queue: deque[tuple[OperationUpdate, asyncio.Future[None] | None, int]] = deque()
+        self._lookup = lookup
+        self._loop = asyncio.get_running_loop()
+        self._queue: deque[tuple[OperationUpdate, _Waiter | None, int]] = deque()
         self._pollers: list[asyncio.Future[None]] = []
         self._urgent = False
         self._in_flight = False
@@ -86,22 +98,25 @@ class CheckpointBatcher:
         """True when nothing is queued and no request is in flight."""
         return not self._queue and not self._in_flight and not self._pollers
 
-    def enqueue(self, update: OperationUpdate, *, wait: bool) -> asyncio.Future[None] | None:
+    def enqueue(self, update: OperationUpdate, *, wait: bool) -> _Waiter | None:
         """Queue `update`; with `wait`, flush now and return a future of its acknowledgement."""
         if self.failure is not None:
             raise SuspendExecution(f"checkpointing failed: {self.failure}")
-        fut = asyncio.get_running_loop().create_future() if wait else None
+        if not wait:
+            self._queue.append((update, None, _size(update)))
+            if self._timer is None and not self._urgent:
+                self._timer = self._loop.call_later(self.window, self._kick)
+            return None
+        fut = self._loop.create_future()
         self._queue.append((update, fut, _size(update)))
-        if wait:
-            self._urgent = True
-            self._kick()
-        elif self._timer is None and not self._urgent:
-            self._timer = asyncio.get_running_loop().call_later(self.window, self._kick)
+        self._urgent = True
+        self._kick()
         return fut
 
     async def send(self, update: OperationUpdate) -> None:
         """Queue `update` and wait until the service has acknowledged it."""
         fut = self.enqueue(update, wait=True)
+        del update  # the queue holds it until it is sent, and nothing after
         assert fut is not None
         await fut
 
@@ -109,7 +124,7 @@ class CheckpointBatcher:
         """Ask for a request even with nothing queued, to read state the service changed."""
         if self.failure is not None:
             raise SuspendExecution(f"checkpointing failed: {self.failure}")
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[None] = self._loop.create_future()
         self._pollers.append(fut)
         self._kick()
         return fut
@@ -132,13 +147,21 @@ class CheckpointBatcher:
         if self._flusher is not None:
             self._flusher.cancel()
 
+    def release(self) -> None:
+        """Let go of the flusher task and whatever is queued (after `close`, at the end)."""
+        self._queue.clear()
+        self._pollers = []
+        self._timer = None
+        self._flusher = None
+
     def _kick(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         self._wake.set()
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.get_running_loop().create_task(self._run())
+        flusher = self._flusher
+        if flusher is None or flusher.done():
+            self._flusher = self._loop.create_task(self._run())
 
     async def _run(self) -> None:
         while True:
@@ -153,21 +176,32 @@ class CheckpointBatcher:
             if self.idle:
                 self._on_idle()
 
-    async def _send_batch(self) -> None:
+    def _take_batch(self) -> tuple[list[OperationUpdate], list[tuple[_Waiter, str]], int, bool]:
+        """The next request's updates (FIFO, bounded), their waiters, bytes, and whether the
+        EXECUTION operation is among them."""
         batch: list[OperationUpdate] = []
-        futures: list[asyncio.Future[None]] = []
+        waiters: list[tuple[_Waiter, str]] = []
         size = 0
-        while self._queue and len(batch) < MAX_UPDATES:
-            update, fut, n = self._queue[0]
+        ends_execution = False
+        queue = self._queue
+        while queue and len(batch) < MAX_UPDATES:
+            update, fut, n = queue[0]
             if batch and size + n > MAX_BYTES:
                 break
-            self._queue.popleft()
+            queue.popleft()
             batch.append(update)
             size += n
             if fut is not None:
-                futures.append(fut)
-        if not self._queue:
+                waiters.append((fut, update.id))
+            if update.type is OperationType.EXECUTION:
+                ends_execution = True
+        if not queue:
             self._urgent = False
+        return batch, waiters, size, ends_execution
+
+    async def _send_batch(self) -> None:
+        batch, waiters, size, ends_execution = self._take_batch()
+        count = len(batch)
         pollers, self._pollers = self._pollers, []
         self._in_flight = True
         try:
@@ -176,24 +210,40 @@ class CheckpointBatcher:
             response = await self._backend.checkpoint(self._arn, self.token, batch)
         except BaseException as exc:
             self._in_flight = False
-            self._fail(exc, futures + pollers)
+            self._fail(exc, [fut for fut, _ in waiters] + pollers)
             if not isinstance(exc, Exception):
                 raise
             return
+        del batch  # sent: the updates are not needed any more
         self._in_flight = False
         self.stats.calls += 1
-        self.stats.updates += len(batch)
+        self.stats.updates += count
         self.stats.bytes += size
         self.token = response.checkpoint_token
         if self.token is None:
-            self.finished = any(u.type is OperationType.EXECUTION for u in batch)
-        if response.new_execution_state is not None:
-            self._apply_state(response.new_execution_state.operations)
-        for fut in futures + pollers:
-            if not fut.done():
+            self.finished = ends_execution
+        state = response.new_execution_state
+        del response
+        if state is not None:
+            self._apply_state(state.operations)
+            del state
+        lookup = self._lookup
+        for fut, op_id in waiters:
+            if fut.done():
+                continue
+            if lookup is None:
                 fut.set_result(None)
+                continue
+            op = lookup(op_id)
+            if op is None:  # a service that acknowledged without returning the operation
+                fut.set_exception(SuspendExecution(f"the service did not return operation {op_id}"))
+            else:
+                fut.set_result(op)
+        for poller in pollers:
+            if not poller.done():
+                poller.set_result(None)
 
-    def _fail(self, exc: BaseException, waiters: list[asyncio.Future[None]]) -> None:
+    def _fail(self, exc: BaseException, waiters: list[asyncio.Future[Any]]) -> None:
         self.failure = exc
         waiters += [fut for _, fut, _ in self._queue if fut is not None]
         waiters += self._pollers

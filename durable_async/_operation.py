@@ -8,9 +8,9 @@ its work starts when it is first awaited, directly or through `asyncio.gather`, 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable, Coroutine, Generator, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 if TYPE_CHECKING:
     from ._runtime import ExecutionRuntime
@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 __all__ = ["DurableOperation"]
 
 T = TypeVar("T")
+
+_NEW = 0  # not started
+_BY_TASK = 1  # its body runs in the task that was given the operation (gather, create_task)
+_BY_AWAIT = 2  # its body runs in the task that awaited it first
+_DONE = 3
 
 
 class DurableOperation(Coroutine[Any, Any, T]):
@@ -34,13 +39,17 @@ class DurableOperation(Coroutine[Any, Any, T]):
     the operation again.
     """
 
+    # The body's coroutine is driven directly (by `send`/`throw` when a task runs the operation,
+    # by a `_Driver` when it is awaited): no coroutine in between, so an operation parked for
+    # hours costs no frame of its own.
     __slots__ = (
-        "_coro",
-        "_done",
+        "_body",
         "_error",
         "_factory",
+        "_follower",
         "_result",
         "_runtime",
+        "_state",
         "_waiters",
         "name",
         "operation_id",
@@ -57,26 +66,50 @@ class DurableOperation(Coroutine[Any, Any, T]):
         self.operation_id = operation_id
         self.name = name
         self._factory: Callable[[], Coroutine[Any, Any, T]] | None = factory
-        self._done = False
+        self._state = _NEW
+        self._body: Coroutine[Any, Any, T] | None = None
         self._result: Any = None
         self._error: BaseException | None = None
         self._waiters: list[asyncio.Future[None]] | None = None
-        self._coro: Coroutine[Any, Any, T] | None = None
+        self._follower: Generator[Any, None, T] | None = None
 
     def __repr__(self) -> str:
         return f"<DurableOperation id={self.operation_id[:12]} name={self.name!r}>"
 
     def __await__(self) -> Generator[Any, None, T]:
-        return self._outcome().__await__()
+        if self._state == _NEW:
+            self._start()
+            self._state = _BY_AWAIT
+            assert self._body is not None
+            return cast(Generator[Any, None, T], _Driver(self, self._body))
+        return self._outcome()
 
-    def _driver(self) -> Coroutine[Any, Any, T]:
-        if self._coro is None:
-            self._coro = self._outcome()
-        return self._coro
+    def _start(self) -> None:
+        self._runtime.register()
+        factory, self._factory = self._factory, None
+        assert factory is not None
+        self._body = factory()
+
+    # -- the coroutine protocol, used when a task drives the operation ----------------------
 
     def send(self, value: Any) -> Any:
         """Coroutine protocol: advance the operation (used when a task drives it)."""
-        return self._driver().send(value)
+        state = self._state
+        if state == _BY_TASK:
+            return self._step(value)
+        if state == _NEW:
+            self._start()
+            self._state = _BY_TASK
+            return self._step(value)
+        # Another task runs (or ran) the body: this one waits for its outcome.
+        follower = self._follower
+        if follower is None:
+            follower = self._follower = self._outcome()
+        try:
+            return follower.send(value)
+        except BaseException:
+            self._follower = None  # done: a task given the operation later starts afresh
+            raise
 
     def throw(
         self,
@@ -85,35 +118,150 @@ class DurableOperation(Coroutine[Any, Any, T]):
         tb: TracebackType | None = None,
     ) -> Any:
         """Coroutine protocol: raise an exception inside the operation."""
-        if isinstance(typ, BaseException):
-            return self._driver().throw(typ)
-        exc = val if isinstance(val, BaseException) else typ()
-        return self._driver().throw(exc)
+        exc = _exception(typ, val)
+        try:
+            if self._state == _BY_TASK:
+                return self._throw(exc)
+            follower = self._follower
+            if follower is not None:
+                try:
+                    return follower.throw(exc)
+                except BaseException:
+                    self._follower = None
+                    raise
+            raise exc
+        finally:
+            # The traceback keeps this frame: it must not keep the exception too.
+            del typ, val, tb, exc
 
     def close(self) -> None:
         """Coroutine protocol: close the operation if it was started by a task."""
-        if self._coro is not None:
-            self._coro.close()
+        if self._state == _BY_TASK and self._body is not None:
+            self._body.close()
+            self._finish(None, GeneratorExit())
+        if self._follower is not None:
+            self._follower.close()
 
-    async def _outcome(self) -> T:
+    # -- running the body and recording its outcome -----------------------------------------
+
+    def _step(self, value: Any) -> Any:
+        body = self._body
+        assert body is not None
+        try:
+            return body.send(value)
+        except StopIteration as stop:
+            self._finish(stop.value, None)
+            raise
+        except BaseException as error:
+            self._finish(None, error)
+            raise
+
+    def _throw(self, exc: BaseException) -> Any:
+        body = self._body
+        assert body is not None
+        try:
+            return body.throw(exc)
+        except StopIteration as stop:
+            self._finish(stop.value, None)
+            raise
+        except BaseException as error:
+            self._finish(None, error)
+            raise
+        finally:
+            del exc  # as in `throw`: no cycle through this frame
+
+    def _finish(self, result: Any, error: BaseException | None) -> None:
+        self._state = _DONE
+        self._body = None
+        if isinstance(error, asyncio.CancelledError):
+            # Kept without its traceback: the traceback's frames refer back to this operation,
+            # a cycle that only the garbage collector could free, for every operation that a
+            # suspension cancels.
+            error = _untraced(error)
+        self._result = result
+        self._error = error
+        for fut in self._waiters or ():
+            if not fut.done():
+                fut.set_result(None)
+        self._waiters = None
+
+    def _outcome(self) -> Generator[Any, None, T]:
+        """The outcome of a body some other task runs: wait for it, then return or raise it."""
         self._runtime.register()
-        factory, self._factory = self._factory, None
-        if factory is not None:
-            try:
-                self._result = await factory()
-            except BaseException as exc:
-                self._error = exc
-                raise
-            finally:
-                self._done = True
-                for fut in self._waiters or ():
-                    if not fut.done():
-                        fut.set_result(None)
-            return self._result  # type: ignore[no-any-return]
-        if not self._done:
+        if self._state != _DONE:
             fut = asyncio.get_running_loop().create_future()
-            self._waiters = [*(self._waiters or ()), fut]
-            await fut
-        if self._error is not None:
-            raise self._error
+            if self._waiters is None:
+                self._waiters = []
+            self._waiters.append(fut)
+            yield from fut
+        error = self._error
+        if isinstance(error, asyncio.CancelledError):
+            raise _untraced(error)  # a copy each time, as in `_finish`
+        if error is not None:
+            raise error
         return self._result  # type: ignore[no-any-return]
+
+
+class _Driver(Iterator[Any]):
+    """Runs an operation's body inside the task that awaited the operation first."""
+
+    __slots__ = ("_body", "_op")
+
+    def __init__(self, op: DurableOperation[Any], body: Coroutine[Any, Any, Any]) -> None:
+        self._op = op
+        self._body = body
+
+    def __iter__(self) -> _Driver:
+        return self
+
+    def __next__(self) -> Any:
+        return self.send(None)
+
+    def send(self, value: Any) -> Any:
+        try:
+            return self._body.send(value)
+        except StopIteration as stop:
+            self._op._finish(stop.value, None)
+            raise
+        except BaseException as error:
+            self._op._finish(None, error)
+            raise
+
+    def throw(
+        self,
+        typ: type[BaseException] | BaseException,
+        val: object = None,
+        tb: TracebackType | None = None,
+    ) -> Any:
+        exc = _exception(typ, val)
+        try:
+            return self._body.throw(exc)
+        except StopIteration as stop:
+            self._op._finish(stop.value, None)
+            raise
+        except BaseException as error:
+            self._op._finish(None, error)
+            raise
+        finally:
+            # The traceback keeps this frame: it must not keep the exception too.
+            del typ, val, tb, exc
+
+    def close(self) -> None:
+        if self._op._state == _BY_AWAIT:
+            self._body.close()
+            self._op._finish(None, GeneratorExit())
+
+
+def _exception(typ: type[BaseException] | BaseException, val: object) -> BaseException:
+    """The exception of a `throw(typ, val)` call, in either of its forms."""
+    if isinstance(typ, BaseException):
+        return typ
+    return val if isinstance(val, BaseException) else typ()
+
+
+def _untraced(error: asyncio.CancelledError) -> asyncio.CancelledError:
+    """A copy of a cancellation without its traceback (same type and arguments)."""
+    try:
+        return type(error)(*error.args)
+    except TypeError:
+        return asyncio.CancelledError(*error.args)

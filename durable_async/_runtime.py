@@ -14,6 +14,7 @@ The suspension rule (see docs/concepts/replay.md):
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import heapq
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -76,11 +77,18 @@ class ExecutionRuntime:
             apply_state=self.store.apply,
             on_idle=self.poke,
             window=window,
+            lookup=self.store.get,
         )
         self._loop = asyncio.get_running_loop()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._last_task: asyncio.Task[Any] | None = None
+        # One bound method and one (empty) context for every task's done callback, instead of
+        # a new pair per task.
+        self._on_task_done = self._task_done
+        self._on_unpark = self._unpark
+        self._callback_context = contextvars.Context()
         self._busy = 0
-        self._parked: dict[str, int] = {}
+        self._parked = 0  # futures of `park` not done yet
         self._timers: list[tuple[float, str]] = []
         self._poller: asyncio.Task[None] | None = None
         self._check_scheduled = False
@@ -96,13 +104,22 @@ class ExecutionRuntime:
         """Count the current task among the tasks that run this execution's handler code."""
         if self._ending.done():
             raise SuspendExecution("the invocation is ending")
-        task = asyncio.current_task()
-        if task is not None and task not in self._tasks:
+        task = asyncio.current_task(self._loop)
+        if task is self._last_task or task is None:
+            return
+        self._last_task = task
+        if task not in self._tasks:
             self._tasks.add(task)
-            task.add_done_callback(self._task_done)
+            task.add_done_callback(self._on_task_done, context=self._callback_context)
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
+        if self.fatal is not None and not task.cancelled():
+            # The invocation fails with `fatal`: a task it brought down has been reported (as
+            # the invocation's error), whether or not anyone awaits that task.
+            task.exception()
+        if task is self._last_task:
+            self._last_task = None
         self.poke()
 
     def enter_busy(self) -> None:
@@ -114,8 +131,10 @@ class ExecutionRuntime:
         self._busy -= 1
         self.poke()
 
-    async def park(self, op_id: str, cond: Condition, *, due: float | None = None) -> Operation:
-        """Wait until the service reports operation `op_id` satisfying `cond`.
+    def park(
+        self, op_id: str, cond: Condition, *, due: float | None = None
+    ) -> asyncio.Future[Operation]:
+        """Wait until the service reports operation `op_id` satisfying `cond` (await the result).
 
         While parked, the task counts as waiting on the service. `due` is when the service is
         expected to change the operation (a timer); if the invocation is still running then, the
@@ -123,23 +142,19 @@ class ExecutionRuntime:
         """
         fut = self.store.watch(op_id, cond)
         if fut.done():
-            return fut.result()
-        self._parked[op_id] = self._parked.get(op_id, 0) + 1
+            return fut
+        self._parked += 1
+        # Unparked when the future ends: resolved by the store, or cancelled with its task.
+        fut.add_done_callback(self._on_unpark, context=self._callback_context)
         if due is not None:
             heapq.heappush(self._timers, (due, op_id))
             if self._poller is None or self._poller.done():
                 self._poller = self._loop.create_task(self._poll_timers())
         self.poke()
-        try:
-            return await fut
-        finally:
-            left = self._parked[op_id] - 1
-            if left:
-                self._parked[op_id] = left
-            else:
-                del self._parked[op_id]
-            if not fut.done():
-                fut.cancel()
+        return fut
+
+    def _unpark(self, fut: asyncio.Future[Operation]) -> None:
+        self._parked -= 1
 
     def fail(self, exc: BaseException) -> None:
         """End the invocation as FAILED with `exc`, whatever user code does with it."""
@@ -148,13 +163,14 @@ class ExecutionRuntime:
         if not self._ending.done():
             self._ending.set_result(None)
 
-    async def send(self, update: OperationUpdate) -> Operation:
-        """Checkpoint `update`, wait for the acknowledgement, and return the operation's state."""
-        await self.batcher.send(update)
-        op = self.store.get(update.id)
-        if op is None:  # a service that acknowledged without returning the operation
-            raise SuspendExecution(f"the service did not return operation {update.id}")
-        return op
+    def send(self, update: OperationUpdate) -> asyncio.Future[Operation]:
+        """Checkpoint `update`; await the result for the operation's acknowledged state.
+
+        Raises `SuspendExecution` (when awaited) if the service did not return the operation.
+        """
+        fut = self.batcher.enqueue(update, wait=True)
+        assert fut is not None
+        return fut
 
     def _observe(self, old: Operation | None, new: Operation) -> None:
         """Tell plugins about operations starting and ending, once each."""
@@ -209,7 +225,7 @@ class ExecutionRuntime:
             waiting = False
             while self._timers and self._timers[0][0] <= now:
                 _, op_id = heapq.heappop(self._timers)
-                waiting = waiting or op_id in self._parked
+                waiting = waiting or self.store.is_watched(op_id)
             if waiting:
                 await self.batcher.poll()
 
@@ -306,4 +322,21 @@ class ExecutionRuntime:
         self.batcher.close()
         self.store.fail_watchers(SuspendExecution("the invocation is ending"))
         if leftovers:
-            await asyncio.wait(leftovers, timeout=CLEANUP_SECONDS)
+            _, pending = await asyncio.wait(leftovers, timeout=CLEANUP_SECONDS)
+            if pending:
+                return
+        self._release()
+
+    def _release(self) -> None:
+        """Let go of the invocation's operations and tasks once every task has ended.
+
+        Contexts and operations refer to the runtime, and user code can keep them in reference
+        cycles that only the garbage collector frees; what the runtime held is freed now.
+        """
+        self.store.clear()
+        self.batcher.release()
+        self._tasks.clear()
+        self._last_task = None
+        self._snapshot = None
+        self._timers.clear()
+        self._poller = None

@@ -80,6 +80,16 @@ class OperationStore:
             self._watchers.setdefault(op_id, []).append((cond, fut))
         return fut
 
+    def clear(self) -> None:
+        """Forget every operation and watcher (the invocation has ended)."""
+        self._ops.clear()
+        self._recorded.clear()
+        self._watchers.clear()
+
+    def is_watched(self, op_id: str) -> bool:
+        """Whether a watcher of operation `op_id` is still waiting."""
+        return any(not fut.done() for _, fut in self._watchers.get(op_id, ()))
+
     def fail_watchers(self, exc: BaseException) -> None:
         """Resolve every watcher with `exc` (the invocation is ending)."""
         for watchers in self._watchers.values():
