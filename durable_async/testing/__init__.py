@@ -1,4 +1,5 @@
-"""Testing tools: the local runner, the skip-able clock and the embedded backend."""
+"""Testing tools: the local runner, the skip-able clock, the embedded backend, and AWS's local
+runner serving handlers over the real wire."""
 
 from __future__ import annotations
 
@@ -7,17 +8,27 @@ from .._memory_backend import BackendStats as BackendStats
 from .._memory_backend import InvokeOutcome as InvokeOutcome
 from .._memory_backend import InvokeRequest as InvokeRequest
 from .._memory_backend import MemoryBackend as MemoryBackend
+from ._aws_runner import AwsLocalRunner as AwsLocalRunner
+from ._aws_runner import FunctionError as FunctionError
+from ._aws_runner import Invocation as Invocation
+from ._aws_runner import LambdaEndpoint as LambdaEndpoint
+from ._aws_runner import runner_available as runner_available
 from ._runner import LocalRunner as LocalRunner
 from ._runner import RunningExecution as RunningExecution
 from ._runner import RunResult as RunResult
 
 __all__ = [
+    "AwsLocalRunner",
     "BackendStats",
+    "FunctionError",
+    "Invocation",
     "InvokeOutcome",
     "InvokeRequest",
+    "LambdaEndpoint",
     "LocalRunner",
     "ManualClock",
     "MemoryBackend",
     "RunResult",
     "RunningExecution",
+    "runner_available",
 ]
