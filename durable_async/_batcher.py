@@ -21,6 +21,7 @@ from typing import Any
 from ._backend import Backend
 from ._errors import StaleCheckpointTokenError, SuspendExecution
 from ._models import Operation, OperationType, OperationUpdate
+from ._store import share_field_sets
 
 _Waiter = asyncio.Future[Any]
 
@@ -102,6 +103,7 @@ class CheckpointBatcher:
         """Queue `update`; with `wait`, flush now and return a future of its acknowledgement."""
         if self.failure is not None:
             raise SuspendExecution(f"checkpointing failed: {self.failure}")
+        share_field_sets(update)  # it may wait in the queue behind thousands of others
         if not wait:
             self._queue.append((update, None, _size(update)))
             if self._timer is None and not self._urgent:

@@ -119,9 +119,19 @@ class DurableOperation(Coroutine[Any, Any, T]):
     ) -> Any:
         """Coroutine protocol: raise an exception inside the operation."""
         exc = _exception(typ, val)
+        del typ, val, tb  # the traceback keeps this frame: it must not keep the exception
         try:
             if self._state == _BY_TASK:
-                return self._throw(exc)
+                body = self._body
+                assert body is not None
+                try:
+                    return body.throw(exc)
+                except StopIteration as stop:
+                    self._finish(stop.value, None)
+                    raise
+                except BaseException as error:
+                    self._finish(None, error)
+                    raise _shortened(error, self._runtime) from None
             follower = self._follower
             if follower is not None:
                 try:
@@ -131,8 +141,7 @@ class DurableOperation(Coroutine[Any, Any, T]):
                     raise
             raise exc
         finally:
-            # The traceback keeps this frame: it must not keep the exception too.
-            del typ, val, tb, exc
+            del exc
 
     def close(self) -> None:
         """Coroutine protocol: close the operation if it was started by a task."""
@@ -155,20 +164,6 @@ class DurableOperation(Coroutine[Any, Any, T]):
         except BaseException as error:
             self._finish(None, error)
             raise
-
-    def _throw(self, exc: BaseException) -> Any:
-        body = self._body
-        assert body is not None
-        try:
-            return body.throw(exc)
-        except StopIteration as stop:
-            self._finish(stop.value, None)
-            raise
-        except BaseException as error:
-            self._finish(None, error)
-            raise
-        finally:
-            del exc  # as in `throw`: no cycle through this frame
 
     def _finish(self, result: Any, error: BaseException | None) -> None:
         self._state = _DONE
@@ -234,6 +229,7 @@ class _Driver(Iterator[Any]):
         tb: TracebackType | None = None,
     ) -> Any:
         exc = _exception(typ, val)
+        del typ, val, tb  # the traceback keeps this frame: it must not keep the exception
         try:
             return self._body.throw(exc)
         except StopIteration as stop:
@@ -241,10 +237,9 @@ class _Driver(Iterator[Any]):
             raise
         except BaseException as error:
             self._op._finish(None, error)
-            raise
+            raise _shortened(error, self._op._runtime) from None
         finally:
-            # The traceback keeps this frame: it must not keep the exception too.
-            del typ, val, tb, exc
+            del exc
 
     def close(self) -> None:
         if self._op._state == _BY_AWAIT:
@@ -257,6 +252,17 @@ def _exception(typ: type[BaseException] | BaseException, val: object) -> BaseExc
     if isinstance(typ, BaseException):
         return typ
     return val if isinstance(val, BaseException) else typ()
+
+
+def _shortened(error: BaseException, runtime: ExecutionRuntime) -> BaseException:
+    """`error`, without the frames below this operation if it is the invocation ending.
+
+    Suspension cancels every task at once; the frames each cancellation's traceback would keep
+    until the invocation's end add up to kilobytes per parked operation.
+    """
+    if runtime.ending and isinstance(error, asyncio.CancelledError):
+        return error.with_traceback(None)
+    return error
 
 
 def _untraced(error: asyncio.CancelledError) -> asyncio.CancelledError:

@@ -14,7 +14,6 @@ The suspension rule (see docs/concepts/replay.md):
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import heapq
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -38,7 +37,7 @@ from ._models import (
     OperationUpdate,
 )
 from ._plugins import OperationEnd, OperationStart, PluginSet
-from ._quiescence import is_blocked, waiter_of
+from ._quiescence import waiter_of
 from ._serdes import JsonSerdes, Serdes
 from ._store import Condition, OperationStore
 
@@ -82,21 +81,21 @@ class ExecutionRuntime:
         self._loop = asyncio.get_running_loop()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._last_task: asyncio.Task[Any] | None = None
-        # One bound method and one (empty) context for every task's done callback, instead of
-        # a new pair per task.
-        self._on_task_done = self._task_done
-        self._on_unpark = self._unpark
-        self._callback_context = contextvars.Context()
         self._busy = 0
-        self._parked = 0  # futures of `park` not done yet
         self._timers: list[tuple[float, str]] = []
         self._poller: asyncio.Task[None] | None = None
         self._check_scheduled = False
-        self._snapshot: list[tuple[asyncio.Task[Any], Any]] | None = None
+        self._snapshot: list[Any] | None = None
         self._stable = 0
         self._ending: asyncio.Future[None] = self._loop.create_future()
         self.fatal: BaseException | None = None
         self.suspended = False
+
+    @property
+    def ending(self) -> bool:
+        """True once the invocation has stopped running handler code (it is suspending or
+        finishing)."""
+        return self._ending.done()
 
     # -- bookkeeping used by operations ------------------------------------------------------
 
@@ -108,19 +107,10 @@ class ExecutionRuntime:
         if task is self._last_task or task is None:
             return
         self._last_task = task
-        if task not in self._tasks:
-            self._tasks.add(task)
-            task.add_done_callback(self._on_task_done, context=self._callback_context)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if self.fatal is not None and not task.cancelled():
-            # The invocation fails with `fatal`: a task it brought down has been reported (as
-            # the invocation's error), whether or not anyone awaits that task.
-            task.exception()
-        if task is self._last_task:
-            self._last_task = None
-        self.poke()
+        # Tasks that have ended are dropped by the suspension check; nothing needs to hear
+        # about them sooner (a task that ends does not make suspension possible on its own:
+        # the check is polling while any task can run).
+        self._tasks.add(task)
 
     def enter_busy(self) -> None:
         """A step body starts executing: no suspension until `exit_busy`."""
@@ -143,18 +133,12 @@ class ExecutionRuntime:
         fut = self.store.watch(op_id, cond)
         if fut.done():
             return fut
-        self._parked += 1
-        # Unparked when the future ends: resolved by the store, or cancelled with its task.
-        fut.add_done_callback(self._on_unpark, context=self._callback_context)
         if due is not None:
             heapq.heappush(self._timers, (due, op_id))
             if self._poller is None or self._poller.done():
                 self._poller = self._loop.create_task(self._poll_timers())
         self.poke()
         return fut
-
-    def _unpark(self, fut: asyncio.Future[Operation]) -> None:
-        self._parked -= 1
 
     def fail(self, exc: BaseException) -> None:
         """End the invocation as FAILED with `exc`, whatever user code does with it."""
@@ -197,16 +181,31 @@ class ExecutionRuntime:
         if self.batcher.failure is not None:
             self._ending.set_result(None)
             return
-        if self._busy or not self._parked or not self.batcher.idle:
+        if self._busy or not self.store.may_wait or not self.batcher.idle:
             self._snapshot = None
             return  # the end of the step, checkpoint or park will poke again
-        snapshot = []
+        # What every task waits on, as [task, future, task, future, ...].
+        snapshot: list[Any] = []
+        ended: list[asyncio.Task[Any]] = []
+        runnable = False
         for task in self._tasks:
-            if not is_blocked(task):
-                self._snapshot = None
-                self.poke()  # a task can still run: look again after it does
-                return
-            snapshot.append((task, waiter_of(task)))
+            if task.done():
+                ended.append(task)
+                continue
+            waiter = waiter_of(task)
+            if waiter is None or waiter.done():
+                runnable = True
+                break
+            snapshot.append(task)
+            snapshot.append(waiter)
+        self._tasks.difference_update(ended)
+        if runnable:
+            self._snapshot = None
+            self.poke()  # a task can still run: look again after it does
+            return
+        if not self.store.waiting():
+            self._snapshot = None
+            return  # parked tasks were cancelled: the next park will poke again
         if snapshot == self._snapshot:
             self._stable += 1
             if self._stable >= STABLE_HOPS:
@@ -290,7 +289,7 @@ class ExecutionRuntime:
 
     async def _deadline_output(self) -> InvocationOutput:
         await self.batcher.drain()
-        if self.batcher.failure is None and self.fatal is None and not self._parked:
+        if self.batcher.failure is None and self.fatal is None and not self.store.waiting():
             raise InvocationDeadlineError(
                 "the invocation reached its deadline while work was still running; its "
                 "checkpoints are flushed and Lambda will retry it"
@@ -321,11 +320,17 @@ class ExecutionRuntime:
             task.cancel("durable execution suspended")
         self.batcher.close()
         self.store.fail_watchers(SuspendExecution("the invocation is ending"))
+        pending: set[asyncio.Task[Any]] = set()
         if leftovers:
             _, pending = await asyncio.wait(leftovers, timeout=CLEANUP_SECONDS)
-            if pending:
-                return
-        self._release()
+        if self.fatal is not None:
+            for task in self._tasks:
+                if task.done() and not task.cancelled():
+                    # A task brought down by the error that fails the invocation has been
+                    # reported (as the invocation's error), whether or not anyone awaits it.
+                    task.exception()
+        if not pending:
+            self._release()
 
     def _release(self) -> None:
         """Let go of the invocation's operations and tasks once every task has ended.

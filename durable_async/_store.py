@@ -4,12 +4,59 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+from typing import get_args
+
+from pydantic import BaseModel
 
 from ._models import Operation, OperationType
 
-__all__ = ["OperationStore"]
+__all__ = ["OperationStore", "share_field_sets"]
 
 Condition = Callable[[Operation], bool]
+
+_FIELD_SETS: dict[frozenset[str], set[str]] = {}
+_SUBMODEL_FIELDS: dict[type[BaseModel], tuple[str, ...]] = {}
+
+
+def share_field_sets(model: BaseModel) -> None:
+    """Give `model` (and the models in its fields) one shared set of its explicitly set fields.
+
+    pydantic gives every instance a set of the names it was built with, which for an operation is
+    a larger object than the rest of it; models with the same names can share one. The wire
+    models are frozen, so nothing adds to the set; `model_copy` copies it before changing it.
+    """
+    names = model.__pydantic_fields_set__
+    key = frozenset(names)
+    shared = _FIELD_SETS.get(key)
+    if shared is None:
+        shared = _FIELD_SETS.setdefault(key, set(names))
+    if shared is not names:
+        object.__setattr__(model, "__pydantic_fields_set__", shared)
+    cls = type(model)
+    fields = _SUBMODEL_FIELDS.get(cls)
+    if fields is None:
+        fields = _SUBMODEL_FIELDS.setdefault(cls, _submodel_fields(cls))
+    if fields:
+        values = model.__dict__
+        for name in fields:
+            value = values[name]
+            if value is not None:
+                share_field_sets(value)
+
+
+def _submodel_fields(cls: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of `cls` that can hold a model (`X | None` with `X` a model)."""
+    return tuple(
+        name
+        for name, info in cls.model_fields.items()
+        if any(
+            isinstance(arg, type) and issubclass(arg, BaseModel)
+            for arg in (info.annotation, *get_args(info.annotation))
+        )
+    )
+
+
+_Watcher = tuple[Condition, asyncio.Future[Operation]]
 
 
 class OperationStore:
@@ -25,13 +72,20 @@ class OperationStore:
         *,
         observer: Callable[[Operation | None, Operation], None] | None = None,
     ) -> None:
-        self._ops: dict[str, Operation] = {op.id: op for op in operations}
+        self._ops: dict[str, Operation] = {}
+        for op in operations:
+            share_field_sets(op)
+            self._ops[op.id] = op
         self._observer = observer
         self._recorded: dict[str | None, int] = {}
         for op in self._ops.values():
             if op.type is not OperationType.EXECUTION:
                 self._recorded[op.parent_id] = self._recorded.get(op.parent_id, 0) + 1
-        self._watchers: dict[str, list[tuple[Condition, asyncio.Future[Operation]]]] = {}
+        # One watcher per operation is the rule (a list only when there are more), and
+        # `_waiting` counts the watchers not resolved here: a watcher cancelled by its task
+        # still counts until `waiting()` looks.
+        self._watchers: dict[str, _Watcher | list[_Watcher]] = {}
+        self._waiting = 0
 
     def get(self, op_id: str) -> Operation | None:
         """The operation `op_id`, or `None` if the service has never seen it."""
@@ -51,24 +105,31 @@ class OperationStore:
     def apply(self, operations: Iterable[Operation]) -> None:
         """Take in operations from a response, then resolve the watchers they satisfy."""
         woken: list[Operation] = []
+        watchers = self._watchers
         for op in operations:
+            share_field_sets(op)
             if self._observer is not None:
                 self._observer(self._ops.get(op.id), op)
             self._ops[op.id] = op
-            if op.id in self._watchers:
+            if op.id in watchers:
                 woken.append(op)
         for op in woken:
-            watchers = self._watchers.pop(op.id, [])
-            keep = []
-            for cond, fut in watchers:
-                if fut.done():
-                    continue
-                if cond(op):
-                    fut.set_result(op)
-                else:
-                    keep.append((cond, fut))
+            entry = watchers.pop(op.id)
+            keep = [w for w in _entries(entry) if not self._resolve(w, op)]
             if keep:
-                self._watchers[op.id] = keep
+                watchers[op.id] = keep[0] if len(keep) == 1 else keep
+
+    def _resolve(self, watcher: _Watcher, op: Operation) -> bool:
+        """Resolve `watcher` if `op` satisfies it; whether it is done with."""
+        cond, fut = watcher
+        if fut.done():
+            self._waiting -= 1
+            return True
+        if cond(op):
+            fut.set_result(op)
+            self._waiting -= 1
+            return True
+        return False
 
     def watch(self, op_id: str, cond: Condition) -> asyncio.Future[Operation]:
         """A future resolved with the operation once `cond` holds for it (maybe already)."""
@@ -76,24 +137,58 @@ class OperationStore:
         op = self._ops.get(op_id)
         if op is not None and cond(op):
             fut.set_result(op)
+            return fut
+        entry = self._watchers.get(op_id)
+        if entry is None:
+            self._watchers[op_id] = (cond, fut)
+        elif isinstance(entry, list):
+            entry.append((cond, fut))
         else:
-            self._watchers.setdefault(op_id, []).append((cond, fut))
+            self._watchers[op_id] = [entry, (cond, fut)]
+        self._waiting += 1
         return fut
+
+    @property
+    def may_wait(self) -> bool:
+        """False when no watcher can be waiting; when true, `waiting()` tells for sure."""
+        return self._waiting > 0
+
+    def waiting(self) -> bool:
+        """Whether any watcher is still waiting (those cancelled by their task are dropped)."""
+        if not self._waiting:
+            return False
+        alive = 0
+        for op_id, entry in list(self._watchers.items()):
+            keep = [w for w in _entries(entry) if not w[1].done()]
+            alive += len(keep)
+            if not keep:
+                del self._watchers[op_id]
+            elif isinstance(entry, list) and len(keep) != len(entry):
+                self._watchers[op_id] = keep[0] if len(keep) == 1 else keep
+        self._waiting = alive
+        return alive > 0
 
     def clear(self) -> None:
         """Forget every operation and watcher (the invocation has ended)."""
         self._ops.clear()
         self._recorded.clear()
         self._watchers.clear()
+        self._waiting = 0
 
     def is_watched(self, op_id: str) -> bool:
         """Whether a watcher of operation `op_id` is still waiting."""
-        return any(not fut.done() for _, fut in self._watchers.get(op_id, ()))
+        entry = self._watchers.get(op_id)
+        return entry is not None and any(not fut.done() for _, fut in _entries(entry))
 
     def fail_watchers(self, exc: BaseException) -> None:
         """Resolve every watcher with `exc` (the invocation is ending)."""
-        for watchers in self._watchers.values():
-            for _, fut in watchers:
+        for entry in self._watchers.values():
+            for _, fut in _entries(entry):
                 if not fut.done():
                     fut.set_exception(exc)
         self._watchers.clear()
+        self._waiting = 0
+
+
+def _entries(entry: _Watcher | list[_Watcher]) -> list[_Watcher]:
+    return entry if isinstance(entry, list) else [entry]

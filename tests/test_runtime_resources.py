@@ -1,0 +1,95 @@
+"""How the runtime keeps memory and collector work small, changing nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from durable_async import DurableContext, InvocationStatus, durable_execution
+from durable_async._models import (
+    ErrorObject,
+    Operation,
+    OperationAction,
+    OperationStatus,
+    OperationType,
+    OperationUpdate,
+    StepDetails,
+    WaitOptions,
+)
+from durable_async._store import OperationStore, share_field_sets
+from durable_async.testing import LocalRunner
+
+pytestmark = pytest.mark.anyio
+
+
+def _update(i: int, **fields: object) -> OperationUpdate:
+    return OperationUpdate(
+        id=f"op{i}",
+        type=OperationType.STEP,
+        action=OperationAction.START,
+        name="n",
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def test_models_built_with_the_same_fields_share_one_set_of_names() -> None:
+    error = ErrorObject(error_type="E", error_message="m")
+    a, b = _update(1, error=error), _update(2, error=ErrorObject(error_type="E"))
+    c = _update(3, wait_options=WaitOptions(wait_seconds=3))
+    names = {m: set(m.model_fields_set) for m in (a, b, c)}
+    for model in (a, b, c):
+        share_field_sets(model)
+    assert a.model_fields_set is b.model_fields_set
+    assert a.model_fields_set is not c.model_fields_set
+    assert all(set(m.model_fields_set) == before for m, before in names.items())
+    assert error.model_fields_set == {"error_type", "error_message"}  # nested models too
+    # A copy that sets more fields gets a set of its own; the shared one is unchanged.
+    copy = a.model_copy(update={"payload": "x"})
+    assert "payload" in copy.model_fields_set
+    assert "payload" not in b.model_fields_set
+    assert a.to_wire() == _update(1, error=error).to_wire()
+
+
+async def test_a_watcher_cancelled_by_its_task_stops_counting_as_waiting() -> None:
+    store = OperationStore()
+    first = store.watch("a", lambda op: op.status.is_terminal)
+    second = store.watch("a", lambda op: op.status.is_terminal)
+    other = store.watch("b", lambda op: op.status.is_terminal)
+    assert store.may_wait
+    assert store.waiting()
+    first.cancel()
+    other.cancel()
+    assert store.waiting()
+    assert store.is_watched("a")
+    assert not store.is_watched("b")
+    now = dt.datetime.now(dt.UTC)
+    done = Operation(
+        id="a",
+        type=OperationType.STEP,
+        status=OperationStatus.SUCCEEDED,
+        start_timestamp=now,
+        step_details=StepDetails(result="1"),
+    )
+    store.apply([done])
+    assert second.result() is done
+    assert not store.waiting()
+    assert not store.may_wait
+
+
+async def test_parked_operations_cancelled_by_user_code_do_not_suspend_the_invocation() -> None:
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> str:
+        wait = asyncio.ensure_future(ctx.wait(3600))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        wait.cancel()  # the only parked operation goes away: nothing waits on the service
+        await asyncio.gather(wait, return_exceptions=True)
+        await asyncio.sleep(0.01)
+        return "ran on"
+
+    result = await LocalRunner(handler).run()
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert result.result == "ran on"
+    assert result.invocations == 1
