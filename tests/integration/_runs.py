@@ -95,7 +95,7 @@ class LocalDriver:
 
 async def run_on_wire(wire: Wire, scenario: Scenario, execution_name: str) -> Outcome:
     """Start `scenario` on the runner, answer its callbacks, and wait for its end."""
-    async with WireClient(wire.service_url) as client:
+    async with WireClient(wire.runner) as client:
         arn = await client.start(scenario.name, scenario.input, execution_name)
         if scenario.drive is not None:
             await asyncio.wait_for(scenario.drive(WireDriver(client, arn)), RUN_TIMEOUT)

@@ -1,6 +1,6 @@
 """Fixtures for the real-wire suite: AWS's local runner and our Lambda Invoke endpoint.
 
-The session fixture `wire` starts, on 127.0.0.1:
+The session fixture `wire` starts, with `durable_async.testing.AwsLocalRunner`, on 127.0.0.1:
 
 1. the Invoke endpoint (an `aiohttp.web` server on its own thread and event loop) hosting
    every scenario's `@durable_execution` handler by function name, plus the chained-invoke
@@ -23,14 +23,14 @@ import pytest
 from _scenarios import DURABLE_FUNCTIONS, TARGETS_PLAIN
 from _wire import Wire, running_wire
 
+from durable_async.testing import runner_available
+
 
 @pytest.fixture(scope="session")
 def wire(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wire]:
     """The runner and the Invoke endpoint, for the whole session."""
-    pytest.importorskip(
-        "aws_durable_execution_sdk_python_testing",
-        reason="the real-wire suite needs aws-durable-execution-sdk-python-testing",
-    )
+    if not runner_available():
+        pytest.skip("the real-wire suite needs aws-durable-execution-sdk-python-testing")
     with running_wire(
         DURABLE_FUNCTIONS, TARGETS_PLAIN, tmp_path_factory.mktemp("dex-runner")
     ) as running:
