@@ -30,19 +30,13 @@ import inspect
 import io
 import json
 import logging
-import os
 import re
-import shutil
-import socket
-import subprocess
 import sys
 import threading
 import time
 import traceback
-import urllib.error
-import urllib.request
 import uuid
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any, TypeVar
@@ -65,12 +59,18 @@ from durable_async import (
     OperationType,
 )
 from durable_async._models import InvocationInput, InvocationOutput
-from durable_async.testing import InvokeOutcome, InvokeRequest
+from durable_async.testing import (
+    AwsLocalRunner,
+    FunctionError,
+    Invocation,
+    InvokeOutcome,
+    InvokeRequest,
+    LambdaEndpoint,
+)
 
 from .handlers import InvocationCrashed, current_sandbox, sandbox
 
 __all__ = [
-    "HOST",
     "REGION",
     "STACK_NAME",
     "LogStore",
@@ -83,12 +83,12 @@ __all__ = [
 T = TypeVar("T")
 Target = DurableHandler[Any, Any] | Callable[[Any], Any]
 
-HOST = "127.0.0.1"
 REGION = "us-east-1"
 STACK_NAME = "durable-async-conformance"
-DUMMY_KEY = "conformance"
 CALL_TIMEOUT = 30.0
 EXECUTION_TIMEOUT = 120.0
+RUNNER_EXECUTION_TIMEOUT = 900  # what the runner allows an execution (the service's maximum)
+RUNNER_INVOCATION_TIMEOUT = 120
 CRASH_ERROR_TYPE = "Runtime.ExitError"
 MAX_FAILED_INVOCATIONS = 5
 
@@ -773,140 +773,15 @@ class MemoryLambdaClient:
 
 # -- (b) AWS's local runner ----------------------------------------------------------------------
 
-RUNNER_ENV = {
-    "AWS_ACCESS_KEY_ID": DUMMY_KEY,
-    "AWS_SECRET_ACCESS_KEY": DUMMY_KEY,
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
-DURABLE_CONFIG = {"DurableConfig": {"ExecutionTimeout": 900, "RetentionPeriodInDays": 1}}
-STARTUP_TIMEOUT = 30.0
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _runner_command() -> list[str]:
-    script = Path(sys.executable).with_name("dex-local-runner")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("dex-local-runner")
-    if found:
-        return [found]
-    return [sys.executable, "-m", "aws_durable_execution_sdk_python_testing.cli"]
-
-
-def runner_available() -> bool:
-    """Whether AWS's local runner (aws-durable-execution-sdk-python-testing) is installed."""
-    try:
-        import aws_durable_execution_sdk_python_testing  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-class LambdaEndpoint:
-    """The Lambda Invoke API serving our handlers, on its own thread and event loop.
-
-    A durable function's invocation runs `handler.invoke_async(event, None, backend=...)` with
-    one shared `AwsBackend` pointed at the runner, as in a warm sandbox. A crashed invocation
-    answers as Lambda does when the runtime exits: a `Runtime.ExitError` function error.
-    """
-
-    def __init__(
-        self,
-        functions: Mapping[str, DurableHandler[Any, Any]],
-        plain: Mapping[str, Callable[[Any], Any]],
-    ) -> None:
-        self.functions = dict(functions)
-        self.plain = dict(plain)
-        self.service_url = ""
-        self.url = ""
-        self.on_error: Callable[[str, str], None] | None = None
-        self._thread = _LoopThread("lambda-endpoint")
-        self._runner: Any = None
-        self._backend: Any = None
-
-    def start(self, service_url: str) -> str:
-        self.service_url = service_url
-        self._thread.start()
-        self.url = self._thread.call(self._setup())
-        return self.url
-
-    def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            self._thread.call(self._teardown())
-        self._thread.stop()
-
-    async def _setup(self) -> str:
-        from aiobotocore.session import get_session
-        from aiohttp import web
-
-        from durable_async.aws import AwsBackend
-
-        session = get_session()
-        session.set_credentials(DUMMY_KEY, DUMMY_KEY)
-        self._backend = AwsBackend(
-            endpoint_url=self.service_url, region_name=REGION, session=session
-        )
-        app = web.Application(client_max_size=16 * 1024 * 1024)
-        app.router.add_post("/2015-03-31/functions/{name}/invocations", self._invoke)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, HOST, 0)
-        await site.start()
-        return f"http://{HOST}:{self._runner.addresses[0][1]}"
-
-    async def _teardown(self) -> None:
-        if self._backend is not None:
-            await self._backend.aclose()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _invoke(self, request: Any) -> Any:
-        from aiohttp import web
-
-        name = request.match_info["name"].split(":", 1)[0]
-        body = await request.read()
-        payload = json.loads(body) if body else None
-        handler = self.functions.get(name)
-        if handler is not None and isinstance(payload, dict) and "CheckpointToken" in payload:
-            with sandbox(str(payload.get("DurableExecutionArn"))) as box:
-                try:
-                    output = await handler.invoke_async(payload, None, backend=self._backend)
-                except Exception as exc:
-                    if self.on_error is not None:
-                        self.on_error(name, f"the invocation raised {exc!r}")
-                    return _function_error(type(exc).__name__, str(exc))
-            if box.crashed:
-                return _function_error(CRASH_ERROR_TYPE, "Runtime exited with error: exit status 1")
-            return web.json_response(output, dumps=lambda v: json.dumps(v, default=str))
-        fn = self.plain.get(name)
-        if fn is None:
-            return web.json_response(
-                {"Type": "User", "Message": f"Function not found: {name}"},
-                status=404,
-                headers={"x-amzn-ErrorType": "ResourceNotFoundException"},
-            )
-        try:
-            with sandbox(f"target:{name}"):
-                value = fn(payload)
-                if inspect.isawaitable(value):
-                    value = await value
-        except Exception as exc:
-            return _function_error(type(exc).__name__, str(exc))
-        return web.json_response(value, dumps=lambda v: json.dumps(v, default=str))
-
-
-def _function_error(error_type: str, message: str) -> Any:
-    from aiohttp import web
-
-    body = {"errorType": error_type, "errorMessage": message, "stackTrace": []}
-    return web.json_response(body, headers={"X-Amz-Function-Error": "Unhandled"})
+async def _in_sandbox(invocation: Invocation, call: Callable[[], Awaitable[Any]]) -> Any:
+    """Run one invocation of the endpoint in a sandbox; a crashed one answers as Lambda does
+    when the runtime exits: a `Runtime.ExitError` function error."""
+    with sandbox(invocation.execution_arn or f"target:{invocation.function}") as box:
+        value = await call()
+    if box.crashed:
+        raise FunctionError(CRASH_ERROR_TYPE, "Runtime exited with error: exit status 1")
+    return value
 
 
 class RunnerLambdaClient:
@@ -947,133 +822,48 @@ class RunnerService(Service):
         functions = {function_name(r): h for r, h in handlers.items()}
         durable_targets = {n: t for n, t in targets.items() if isinstance(t, DurableHandler)}
         plain = {n: t for n, t in targets.items() if not isinstance(t, DurableHandler)}
-        self.endpoint = LambdaEndpoint({**functions, **durable_targets}, plain)
-        self.endpoint.on_error = self.add_problem
-        self.configs: dict[str, Any] = dict.fromkeys([*functions, *durable_targets], DURABLE_CONFIG)
-        self.configs.update({name: {} for name in plain})
-        self.log_dir = log_dir
-        self.port = 0
-        self.process: subprocess.Popen[bytes] | None = None
-        self._log_file: IO[bytes] | None = None
-        self._log_path = log_dir / "dex-local-runner.log"
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        endpoint = LambdaEndpoint(
+            {**functions, **durable_targets},
+            plain,
+            around=_in_sandbox,
+            on_error=lambda name, exc: self.add_problem(name, f"the invocation raised {exc!r}"),
+            region=REGION,
+        )
+        self.runner = AwsLocalRunner(
+            endpoint,
+            log_path=log_dir / "dex-local-runner.log",
+            execution_timeout=RUNNER_EXECUTION_TIMEOUT,
+            invocation_timeout=RUNNER_INVOCATION_TIMEOUT,
+            startup_timeout=30.0,
+        )
 
     def describe(self) -> str:
-        return f"aws-runner: dex-local-runner at {self.url}, our handlers at {self.endpoint.url}"
+        endpoint = self.runner.endpoint.url
+        return f"aws-runner: dex-local-runner at {self.runner.url}, our handlers at {endpoint}"
 
     def start(self) -> None:
         import boto3  # type: ignore[import-untyped]
         from botocore.config import Config
 
-        self.port = _free_port()
-        self.endpoint.start(self.url)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        self._log_file = self._log_path.open("wb")
-        command = [
-            *_runner_command(),
-            "start-server",
-            "--host",
-            HOST,
-            "--port",
-            str(self.port),
-            "--lambda-endpoint",
-            self.endpoint.url,
-            "--local-runner-endpoint",
-            self.url,
-            "--local-runner-region",
-            REGION,
-            "--log-level",
-            "WARNING",
-            "--execution-timeout",
-            "900",
-            "--invocation-timeout",
-            "120",
-            "--function-configs",
-            json.dumps(self.configs),
-        ]
-        env = {**os.environ, **RUNNER_ENV}
-        self.process = subprocess.Popen(
-            command,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-        )
-        self._wait_healthy()
-        session = boto3.Session(
-            aws_access_key_id=DUMMY_KEY, aws_secret_access_key=DUMMY_KEY, region_name=REGION
-        )
-        client = session.client(
+        self.runner.start()
+        client = boto3.Session().client(
             "lambda",
-            endpoint_url=self.url,
+            **self.runner.client_kwargs,
             config=Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=50),
         )
         self._lambda = client
         self.aws_clients = self._clients(RunnerLambdaClient(client))
 
-    def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        assert self.process is not None
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"dex-local-runner exited:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"dex-local-runner not healthy:\n{self.log_tail()}")
-            time.sleep(0.05)
-
-    def log_tail(self, lines: int = 30) -> str:
-        if self._log_file is not None:
-            self._log_file.flush()
-        if not self._log_path.exists():
-            return ""
-        return "\n".join(self._log_path.read_text(errors="replace").splitlines()[-lines:])
-
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        if self._log_file is not None:
-            self._log_file.close()
-        self.endpoint.stop()
+        self.runner.stop()
 
     # -- the suite's invoker --------------------------------------------------------------------
 
     def _start_execution(self, function: str, payload: Any) -> str:
-        body = {
-            "AccountId": "123456789012",
-            "FunctionName": function,
-            "FunctionQualifier": "$LATEST",
-            "ExecutionName": f"{function}-{uuid.uuid4().hex[:8]}",
-            "ExecutionTimeoutSeconds": 900,
-            "ExecutionRetentionPeriodDays": 1,
-            "Input": json.dumps(payload),
-        }
-        request = urllib.request.Request(
-            f"{self.url}/start-durable-execution",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
         try:
-            with urllib.request.urlopen(request, timeout=CALL_TIMEOUT) as response:
-                data = json.loads(response.read())
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+            return self.runner.start_execution(function, payload)
+        except (RuntimeError, OSError, ValueError) as exc:
             raise InvokeError(function, f"start-durable-execution failed: {exc}") from exc
-        arn: str = data["ExecutionArn"]
-        return arn
 
     def invoke(self, function_name: str, event_file_path: str) -> InvocationResult:
         arn = self._start_execution(function_name, read_payload(event_file_path))

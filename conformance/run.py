@@ -40,6 +40,8 @@ from aws_durable_execution_conformance_tests.validate import (  # type: ignore[i
     discover_test_files,
 )
 
+from durable_async.testing import runner_available
+
 from .backends import (
     REGION,
     LogStore,
@@ -48,7 +50,6 @@ from .backends import (
     Service,
     capturing_logs,
     function_name,
-    runner_available,
 )
 from .handlers import LOAD_ERRORS, REGISTRY, SUITES, TARGETS
 
