@@ -37,6 +37,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
+from pydantic import TypeAdapter
 
 from ._clock import Clock, SystemClock
 from ._errors import (
@@ -63,6 +64,15 @@ _CONNECTION_ERRORS = (
     HTTPClientError,
 )
 _MAX_PAGE = 1000
+_UPDATES = TypeAdapter(list[OperationUpdate])
+
+
+def updates_to_wire(updates: Sequence[OperationUpdate]) -> list[dict[str, Any]]:
+    """The botocore form of a request's updates: each one's `to_wire()`, in one call."""
+    wire: list[dict[str, Any]] = _UPDATES.dump_python(
+        updates if isinstance(updates, list) else list(updates), by_alias=True, exclude_none=True
+    )
+    return wire
 
 
 def _default_region() -> str:
@@ -271,7 +281,7 @@ class AwsBackend:
         kwargs: dict[str, Any] = {
             "DurableExecutionArn": execution_arn,
             "CheckpointToken": checkpoint_token,
-            "Updates": [update.to_wire() for update in updates],
+            "Updates": updates_to_wire(updates),
         }
         if client_token is not None:
             kwargs["ClientToken"] = client_token

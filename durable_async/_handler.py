@@ -24,7 +24,7 @@ from ._models import (
     OperationType,
 )
 from ._plugins import DurablePlugin, InvocationEnd, InvocationStart, PluginSet
-from ._runtime import ExecutionRuntime
+from ._runtime import ExecutionRuntime, relaxed_gc
 from ._serdes import Serdes
 
 __all__ = ["DurableHandler", "durable_execution"]
@@ -108,6 +108,15 @@ class DurableHandler(Generic[E, R]):
         backend: Backend | None = None,
     ) -> InvocationOutput:
         """Like `invoke_async`, returning the parsed `InvocationOutput`."""
+        with relaxed_gc():  # from the event's operations to the output
+            return await self._invoke(event, lambda_context, backend)
+
+    async def _invoke(
+        self,
+        event: Mapping[str, Any] | InvocationInput,
+        lambda_context: Any,
+        backend: Backend | None,
+    ) -> InvocationOutput:
         try:
             invocation = _parse_event(event)
         except InvalidInvocationError as exc:

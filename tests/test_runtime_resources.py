@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
+from collections.abc import Iterator
 
 import pytest
 
 from durable_async import DurableContext, InvocationStatus, durable_execution
+from durable_async._aws_backend import updates_to_wire
 from durable_async._models import (
     ErrorObject,
     Operation,
@@ -18,10 +21,67 @@ from durable_async._models import (
     StepDetails,
     WaitOptions,
 )
+from durable_async._runtime import GC_YOUNG_THRESHOLD, relaxed_gc
 from durable_async._store import OperationStore, share_field_sets
 from durable_async.testing import LocalRunner
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def default_thresholds() -> Iterator[tuple[int, int, int]]:
+    saved = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    try:
+        yield gc.get_threshold()
+    finally:
+        gc.set_threshold(*saved)
+
+
+def test_an_invocation_relaxes_the_collector_and_puts_it_back(
+    default_thresholds: tuple[int, int, int],
+) -> None:
+    with relaxed_gc():
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, 10, 10)
+        with relaxed_gc():  # nested (or concurrent) invocations share the change
+            assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
+        assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
+    assert gc.get_threshold() == default_thresholds
+
+
+def test_thresholds_changed_meanwhile_are_left_alone(
+    default_thresholds: tuple[int, int, int],
+) -> None:
+    with relaxed_gc():
+        gc.set_threshold(5000, 20, 20)
+    assert gc.get_threshold() == (5000, 20, 20)
+
+
+def test_a_disabled_or_already_high_threshold_is_not_touched(
+    default_thresholds: tuple[int, int, int],
+) -> None:
+    for threshold in (0, GC_YOUNG_THRESHOLD * 2):
+        gc.set_threshold(threshold, 10, 10)
+        with relaxed_gc():
+            assert gc.get_threshold() == (threshold, 10, 10)
+        assert gc.get_threshold() == (threshold, 10, 10)
+
+
+async def test_the_handler_restores_the_collector_after_suspending_and_finishing(
+    default_thresholds: tuple[int, int, int],
+) -> None:
+    seen: list[int] = []
+
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> str:
+        seen.append(gc.get_threshold()[0])
+        await ctx.wait(5)
+        return "done"
+
+    result = await LocalRunner(handler).run()
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert seen == [GC_YOUNG_THRESHOLD, GC_YOUNG_THRESHOLD]
+    assert gc.get_threshold() == default_thresholds
 
 
 def _update(i: int, **fields: object) -> OperationUpdate:
@@ -50,6 +110,17 @@ def test_models_built_with_the_same_fields_share_one_set_of_names() -> None:
     assert "payload" in copy.model_fields_set
     assert "payload" not in b.model_fields_set
     assert a.to_wire() == _update(1, error=error).to_wire()
+
+
+def test_the_wire_form_of_a_request_is_each_updates_own() -> None:
+    updates = [
+        _update(1),
+        _update(2, payload='{"a": 1}'),
+        _update(3, error=ErrorObject(error_type="E", stack_trace=["x"])),
+        _update(4, wait_options=WaitOptions(wait_seconds=60)),
+    ]
+    assert updates_to_wire(updates) == [u.to_wire() for u in updates]
+    assert updates_to_wire(tuple(updates)) == [u.to_wire() for u in updates]
 
 
 async def test_a_watcher_cancelled_by_its_task_stops_counting_as_waiting() -> None:

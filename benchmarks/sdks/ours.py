@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from durable_async import DurableContext, MemoryBackend, durable_execution
 from durable_async._models import CheckpointResponse, ExecutionState, OperationUpdate
 from durable_async.testing import LocalRunner
@@ -15,6 +17,9 @@ from ..service import StubService, drive_async
 
 Params = dict[str, Any]
 WAIT_SECONDS = 3600  # long enough that every SDK suspends on it
+_UPDATES = TypeAdapter(list[OperationUpdate])
+"""How `AwsBackend` converts a request's updates (`updates_to_wire`); that module is not imported
+here because it imports botocore, which would count in durable_async's memory."""
 
 
 class _ServiceClock:
@@ -50,7 +55,7 @@ class StubBackend:
     ) -> CheckpointResponse:
         if self.latency:
             await asyncio.sleep(self.latency)
-        wire = [u.to_wire() for u in updates]
+        wire = _UPDATES.dump_python(list(updates), by_alias=True, exclude_none=True)
         return CheckpointResponse.model_validate(
             self.service.checkpoint(execution_arn, checkpoint_token, wire)
         )
