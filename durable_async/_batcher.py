@@ -6,6 +6,13 @@ request is in flight, new updates queue and go out together in the next request 
 returns. Each blocking caller awaits a future of its own update, resolved only after the response's
 new state has been applied (with a `lookup`, it resolves to the operation's new state).
 
+When a response arrives with a full request already queued, that request leaves at once and the
+response is applied while it is in flight (responses are still applied in order, each before its
+waiters resume); otherwise the batcher lets the woken tasks run one loop hop first, so their
+follow-up updates ride in the next request. A full request with nothing in flight makes the
+batcher `backlogged`: durable operations about to start yield to the loop once, so the request
+leaves before the rest of a large fan-out is set up.
+
 An update is referenced only while it is queued: once its request is sent, the batcher keeps just
 its id, so a fan-out of thousands of operations does not keep thousands of sent updates alive.
 """
@@ -24,6 +31,7 @@ from ._models import Operation, OperationType, OperationUpdate
 from ._store import share_field_sets
 
 _Waiter = asyncio.Future[Any]
+_Settlement = tuple[list[Operation] | None, list[tuple[_Waiter, str]], list[asyncio.Future[None]]]
 
 __all__ = ["BatcherStats", "CheckpointBatcher"]
 
@@ -85,6 +93,8 @@ class CheckpointBatcher:
         self._loop = asyncio.get_running_loop()
         self._queue: deque[tuple[OperationUpdate, _Waiter | None, int]] = deque()
         self._pollers: list[asyncio.Future[None]] = []
+        # Responses not yet applied, in order: (operations, waiters, pollers).
+        self._unsettled: deque[_Settlement] = deque()
         self._urgent = False
         self._in_flight = False
         self._timer: asyncio.TimerHandle | None = None
@@ -96,8 +106,13 @@ class CheckpointBatcher:
 
     @property
     def idle(self) -> bool:
-        """True when nothing is queued and no request is in flight."""
-        return not self._queue and not self._in_flight and not self._pollers
+        """True when nothing is queued, no request is in flight and every response is applied."""
+        return not self._queue and not self._in_flight and not self._pollers and not self._unsettled
+
+    @property
+    def backlogged(self) -> bool:
+        """A full request is queued and none is in flight: it should leave before more work."""
+        return len(self._queue) >= MAX_UPDATES and not self._in_flight and self.failure is None
 
     def enqueue(self, update: OperationUpdate, *, wait: bool) -> _Waiter | None:
         """Queue `update`; with `wait`, flush now and return a future of its acknowledgement."""
@@ -106,7 +121,9 @@ class CheckpointBatcher:
         share_field_sets(update)  # it may wait in the queue behind thousands of others
         if not wait:
             self._queue.append((update, None, _size(update)))
-            if self._timer is None and not self._urgent:
+            if len(self._queue) >= MAX_UPDATES:
+                self._kick()  # a full request does not wait for the window
+            elif self._timer is None and not self._urgent:
                 self._timer = self._loop.call_later(self.window, self._kick)
             return None
         fut = self._loop.create_future()
@@ -170,11 +187,22 @@ class CheckpointBatcher:
             await self._wake.wait()
             self._wake.clear()
             while (self._queue or self._pollers) and self.failure is None:
-                await self._send_batch()
-                if len(self._queue) < MAX_UPDATES:
-                    # Let the tasks this response woke queue their follow-up updates, so they
-                    # ride in the next request instead of the one after it.
-                    await asyncio.sleep(0)
+                if not await self._send_batch():
+                    continue
+                if len(self._queue) >= MAX_UPDATES and len(self._unsettled) == 1:
+                    # A full request is waiting: send it at once, and take in this response
+                    # while it is in flight (in order, before any later response). A backend
+                    # that answered without yielding to the loop gets no such overlap: its
+                    # responses are taken in here, two at a time at most.
+                    self._loop.call_soon(self._settle)
+                    continue
+                if len(self._queue) >= MAX_UPDATES:
+                    self._settle()
+                    continue
+                self._settle()
+                # Let the tasks this response woke queue their follow-up updates, so they
+                # ride in the next request instead of the one after it.
+                await asyncio.sleep(0)
             if self.idle:
                 self._on_idle()
 
@@ -201,7 +229,8 @@ class CheckpointBatcher:
             self._urgent = False
         return batch, waiters, size, ends_execution
 
-    async def _send_batch(self) -> None:
+    async def _send_batch(self) -> bool:
+        """Send the next request; queue its response for `_settle` (False if it failed)."""
         batch, waiters, size, ends_execution = self._take_batch()
         count = len(batch)
         pollers, self._pollers = self._pollers, []
@@ -215,7 +244,7 @@ class CheckpointBatcher:
             self._fail(exc, [fut for fut, _ in waiters] + pollers)
             if not isinstance(exc, Exception):
                 raise
-            return
+            return False
         del batch  # sent: the updates are not needed any more
         self._in_flight = False
         self.stats.calls += 1
@@ -225,27 +254,35 @@ class CheckpointBatcher:
         if self.token is None:
             self.finished = ends_execution
         state = response.new_execution_state
-        del response
-        if state is not None:
-            self._apply_state(state.operations)
-            del state
+        self._unsettled.append((state.operations if state else None, waiters, pollers))
+        return True
+
+    def _settle(self) -> None:
+        """Apply the responses received so far, in order, then resolve their waiters."""
         lookup = self._lookup
-        for fut, op_id in waiters:
-            if fut.done():
-                continue
-            if lookup is None:
-                fut.set_result(None)
-                continue
-            op = lookup(op_id)
-            if op is None:  # a service that acknowledged without returning the operation
-                fut.set_exception(SuspendExecution(f"the service did not return operation {op_id}"))
-            else:
-                fut.set_result(op)
-        for poller in pollers:
-            if not poller.done():
-                poller.set_result(None)
+        while self._unsettled:
+            operations, waiters, pollers = self._unsettled.popleft()
+            if operations is not None:
+                self._apply_state(operations)
+            for fut, op_id in waiters:
+                if fut.done():
+                    continue
+                if lookup is None:
+                    fut.set_result(None)
+                    continue
+                op = lookup(op_id)
+                if op is None:  # a service that acknowledged without returning the operation
+                    fut.set_exception(
+                        SuspendExecution(f"the service did not return operation {op_id}")
+                    )
+                else:
+                    fut.set_result(op)
+            for poller in pollers:
+                if not poller.done():
+                    poller.set_result(None)
 
     def _fail(self, exc: BaseException, waiters: list[asyncio.Future[Any]]) -> None:
+        self._settle()  # what was acknowledged before the failure stands
         self.failure = exc
         waiters += [fut for _, fut, _ in self._queue if fut is not None]
         waiters += self._pollers

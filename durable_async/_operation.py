@@ -23,6 +23,7 @@ _NEW = 0  # not started
 _BY_TASK = 1  # its body runs in the task that was given the operation (gather, create_task)
 _BY_AWAIT = 2  # its body runs in the task that awaited it first
 _DONE = 3
+_DEFERRED = 4  # not started: its task let a full checkpoint request leave first
 
 
 class DurableOperation(Coroutine[Any, Any, T]):
@@ -77,7 +78,7 @@ class DurableOperation(Coroutine[Any, Any, T]):
         return f"<DurableOperation id={self.operation_id[:12]} name={self.name!r}>"
 
     def __await__(self) -> Generator[Any, None, T]:
-        if self._state == _NEW:
+        if self._state in (_NEW, _DEFERRED):
             self._start()
             self._state = _BY_AWAIT
             assert self._body is not None
@@ -97,7 +98,13 @@ class DurableOperation(Coroutine[Any, Any, T]):
         state = self._state
         if state == _BY_TASK:
             return self._step(value)
-        if state == _NEW:
+        if state == _NEW and self._runtime.batcher.backlogged:
+            # Group commit: a full request is waiting for the flusher, whose turn comes
+            # before this task's next one. Starting more operations first would only delay
+            # the request (the rest of the fan-out then runs while it is in flight).
+            self._state = _DEFERRED
+            return None
+        if state in (_NEW, _DEFERRED):
             self._start()
             self._state = _BY_TASK
             return self._step(value)
@@ -200,11 +207,12 @@ class DurableOperation(Coroutine[Any, Any, T]):
 class _Driver(Iterator[Any]):
     """Runs an operation's body inside the task that awaited the operation first."""
 
-    __slots__ = ("_body", "_op")
+    __slots__ = ("_body", "_fresh", "_op")
 
     def __init__(self, op: DurableOperation[Any], body: Coroutine[Any, Any, Any]) -> None:
         self._op = op
         self._body = body
+        self._fresh = True
 
     def __iter__(self) -> _Driver:
         return self
@@ -213,6 +221,10 @@ class _Driver(Iterator[Any]):
         return self.send(None)
 
     def send(self, value: Any) -> Any:
+        if self._fresh:
+            self._fresh = False
+            if self._op._runtime.batcher.backlogged:
+                return None  # as in `DurableOperation.send`: let the full request leave first
         try:
             return self._body.send(value)
         except StopIteration as stop:

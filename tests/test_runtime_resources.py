@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gc
+import math
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from durable_async import DurableContext, InvocationStatus, durable_execution
 from durable_async._aws_backend import updates_to_wire
+from durable_async._batcher import MAX_UPDATES
 from durable_async._models import (
     ErrorObject,
     Operation,
@@ -23,7 +26,7 @@ from durable_async._models import (
 )
 from durable_async._runtime import GC_YOUNG_THRESHOLD, relaxed_gc
 from durable_async._store import OperationStore, share_field_sets
-from durable_async.testing import LocalRunner
+from durable_async.testing import LocalRunner, MemoryBackend
 
 pytestmark = pytest.mark.anyio
 
@@ -164,3 +167,61 @@ async def test_parked_operations_cancelled_by_user_code_do_not_suspend_the_invoc
     assert result.status is InvocationStatus.SUCCEEDED
     assert result.result == "ran on"
     assert result.invocations == 1
+
+
+class _CountingBackend(MemoryBackend):
+    """Records, at each checkpoint request, how many step bodies have run so far."""
+
+    def __init__(self, ran: list[int], latency: float = 0.0) -> None:
+        super().__init__(latency=latency)
+        self.ran = ran
+        self.seen: list[tuple[int, int]] = []  # (updates in the request, bodies run so far)
+
+    async def checkpoint(self, *args: Any, **kwargs: Any) -> Any:
+        self.seen.append((len(args[2]), len(self.ran)))
+        return await super().checkpoint(*args, **kwargs)
+
+
+@pytest.mark.parametrize("latency", [0.0, 0.001])
+async def test_a_full_request_leaves_before_the_rest_of_a_fan_out_starts(latency: float) -> None:
+    ran: list[int] = []
+
+    async def work(i: int) -> int:
+        ran.append(i)
+        return i
+
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> int:
+        results = await asyncio.gather(*(ctx.step(work, i, name="w") for i in range(600)))
+        return sum(results)
+
+    backend = _CountingBackend(ran, latency)
+    result = await LocalRunner(handler, backend=backend).run()
+    assert result.result == sum(range(600))
+    assert sorted(ran) == list(range(600))  # every step ran once
+    first_size, ran_before_first = backend.seen[0]
+    assert first_size == MAX_UPDATES  # a START and a SUCCEED for each of the first 125 steps
+    assert ran_before_first == MAX_UPDATES // 2  # the other 475 started after it left
+    assert len(backend.seen) == math.ceil(1200 / MAX_UPDATES)  # still the fewest requests
+
+
+async def test_responses_are_taken_in_in_order_when_requests_overlap_them() -> None:
+    order: list[str] = []
+
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> list[int]:
+        async def lane(i: int) -> int:
+            value = await ctx.step(work, i, name="w")
+            order.append(f"acked {i}")
+            return value
+
+        return list(await asyncio.gather(*(lane(i) for i in range(700))))
+
+    async def work(i: int) -> int:
+        return i
+
+    backend = MemoryBackend(latency=0.001)
+    result = await LocalRunner(handler, backend=backend).run()
+    assert result.result == list(range(700))
+    # Acknowledgements arrive in queue order: FIFO requests, applied one response at a time.
+    assert order == [f"acked {i}" for i in range(700)]
