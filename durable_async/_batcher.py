@@ -28,7 +28,7 @@ from typing import Any
 from ._backend import Backend
 from ._errors import StaleCheckpointTokenError, SuspendExecution
 from ._models import Operation, OperationType, OperationUpdate
-from ._store import share_field_sets
+from ._store import Compactor
 
 _Waiter = asyncio.Future[Any]
 _Settlement = tuple[list[Operation] | None, list[tuple[_Waiter, str]], list[asyncio.Future[None]]]
@@ -90,6 +90,7 @@ class CheckpointBatcher:
         self._on_idle = on_idle
         self.window = window
         self._lookup = lookup
+        self._compact = Compactor()
         self._loop = asyncio.get_running_loop()
         self._queue: deque[tuple[OperationUpdate, _Waiter | None, int]] = deque()
         self._pollers: list[asyncio.Future[None]] = []
@@ -118,7 +119,7 @@ class CheckpointBatcher:
         """Queue `update`; with `wait`, flush now and return a future of its acknowledgement."""
         if self.failure is not None:
             raise SuspendExecution(f"checkpointing failed: {self.failure}")
-        share_field_sets(update)  # it may wait in the queue behind thousands of others
+        self._compact(update)  # it may wait in the queue behind thousands of others
         if not wait:
             self._queue.append((update, None, _size(update)))
             if len(self._queue) >= MAX_UPDATES:
@@ -172,6 +173,7 @@ class CheckpointBatcher:
         self._pollers = []
         self._timer = None
         self._flusher = None
+        self._compact.clear()
 
     def _kick(self) -> None:
         if self._timer is not None:

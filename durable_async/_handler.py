@@ -153,6 +153,9 @@ class DurableHandler(Generic[E, R]):
             window=self._window,
             plugins=plugins,
         )
+        # The store has the operations now: an operation the service replaces during the
+        # invocation is not kept alive by the parsed event.
+        del invocation, operations
         ctx = DurableContext(runtime, lambda_context=lambda_context)
         output = await runtime.run(
             lambda: self.fn(user_input, ctx), deadline=_deadline(lambda_context, runtime.clock)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from typing import get_args
+from typing import Any, get_args
 
 from pydantic import BaseModel
 
 from ._models import Operation, OperationType
 
-__all__ = ["OperationStore", "share_field_sets"]
+__all__ = ["Compactor", "OperationStore"]
 
 Condition = Callable[[Operation], bool]
 
@@ -18,13 +18,47 @@ _FIELD_SETS: dict[frozenset[str], set[str]] = {}
 _SUBMODEL_FIELDS: dict[type[BaseModel], tuple[str, ...]] = {}
 
 
-def share_field_sets(model: BaseModel) -> None:
-    """Give `model` (and the models in its fields) one shared set of its explicitly set fields.
+class Compactor:
+    """Makes the frozen wire models of one invocation share what equal models can share.
 
     pydantic gives every instance a set of the names it was built with, which for an operation is
-    a larger object than the rest of it; models with the same names can share one. The wire
-    models are frozen, so nothing adds to the set; `model_copy` copies it before changing it.
+    a larger object than the rest of it: models built with the same names share one set here
+    (nothing adds to it, the models being frozen; `model_copy` copies it before changing it).
+    And a nested model whose fields hold only `None`, booleans and integers (the empty
+    `ContextDetails` of a started context, `StepDetails(attempt=0)`,
+    `WaitOptions(wait_seconds=60)`) is replaced by an equal one seen before. The models are
+    frozen, so the sharing shows only in object identity.
     """
+
+    def __init__(self) -> None:
+        self._equal: dict[tuple[Any, ...], BaseModel] = {}
+
+    def __call__(self, model: BaseModel) -> None:
+        _share_names(model)
+        fields = _submodel_fields_of(type(model))
+        if not fields:
+            return
+        values = model.__dict__
+        for name in fields:
+            value = values[name]
+            if value is not None:
+                values[name] = self._nested(value)
+
+    def _nested(self, model: BaseModel) -> BaseModel:
+        self(model)
+        fields = tuple(model.__dict__.values())
+        for value in fields:
+            if value is not None and type(value) is not int and type(value) is not bool:
+                return model
+        key = (type(model), *fields)
+        return self._equal.setdefault(key, model)
+
+    def clear(self) -> None:
+        """Forget the models seen so far."""
+        self._equal.clear()
+
+
+def _share_names(model: BaseModel) -> None:
     names = model.__pydantic_fields_set__
     key = frozenset(names)
     shared = _FIELD_SETS.get(key)
@@ -32,16 +66,13 @@ def share_field_sets(model: BaseModel) -> None:
         shared = _FIELD_SETS.setdefault(key, set(names))
     if shared is not names:
         object.__setattr__(model, "__pydantic_fields_set__", shared)
-    cls = type(model)
+
+
+def _submodel_fields_of(cls: type[BaseModel]) -> tuple[str, ...]:
     fields = _SUBMODEL_FIELDS.get(cls)
     if fields is None:
         fields = _SUBMODEL_FIELDS.setdefault(cls, _submodel_fields(cls))
-    if fields:
-        values = model.__dict__
-        for name in fields:
-            value = values[name]
-            if value is not None:
-                share_field_sets(value)
+    return fields
 
 
 def _submodel_fields(cls: type[BaseModel]) -> tuple[str, ...]:
@@ -72,9 +103,10 @@ class OperationStore:
         *,
         observer: Callable[[Operation | None, Operation], None] | None = None,
     ) -> None:
+        self._compact = Compactor()
         self._ops: dict[str, Operation] = {}
         for op in operations:
-            share_field_sets(op)
+            self._compact(op)
             self._ops[op.id] = op
         self._observer = observer
         self._recorded: dict[str | None, int] = {}
@@ -106,8 +138,9 @@ class OperationStore:
         """Take in operations from a response, then resolve the watchers they satisfy."""
         woken: list[Operation] = []
         watchers = self._watchers
+        compact = self._compact
         for op in operations:
-            share_field_sets(op)
+            compact(op)
             if self._observer is not None:
                 self._observer(self._ops.get(op.id), op)
             self._ops[op.id] = op
@@ -174,6 +207,7 @@ class OperationStore:
         self._recorded.clear()
         self._watchers.clear()
         self._waiting = 0
+        self._compact.clear()
 
     def is_watched(self, op_id: str) -> bool:
         """Whether a watcher of operation `op_id` is still waiting."""

@@ -25,7 +25,7 @@ from durable_async._models import (
     WaitOptions,
 )
 from durable_async._runtime import GC_YOUNG_THRESHOLD, relaxed_gc
-from durable_async._store import OperationStore, share_field_sets
+from durable_async._store import Compactor, OperationStore
 from durable_async.testing import LocalRunner, MemoryBackend
 
 pytestmark = pytest.mark.anyio
@@ -102,8 +102,9 @@ def test_models_built_with_the_same_fields_share_one_set_of_names() -> None:
     a, b = _update(1, error=error), _update(2, error=ErrorObject(error_type="E"))
     c = _update(3, wait_options=WaitOptions(wait_seconds=3))
     names = {m: set(m.model_fields_set) for m in (a, b, c)}
+    compact = Compactor()
     for model in (a, b, c):
-        share_field_sets(model)
+        compact(model)
     assert a.model_fields_set is b.model_fields_set
     assert a.model_fields_set is not c.model_fields_set
     assert all(set(m.model_fields_set) == before for m, before in names.items())
@@ -113,6 +114,20 @@ def test_models_built_with_the_same_fields_share_one_set_of_names() -> None:
     assert "payload" in copy.model_fields_set
     assert "payload" not in b.model_fields_set
     assert a.to_wire() == _update(1, error=error).to_wire()
+
+
+def test_equal_nested_models_of_plain_numbers_are_shared() -> None:
+    compact = Compactor()
+    first, second = (_update(i, wait_options=WaitOptions(wait_seconds=60)) for i in (1, 2))
+    other = _update(3, wait_options=WaitOptions(wait_seconds=5))
+    failed = [_update(i, error=ErrorObject(error_type="E")) for i in (4, 5)]
+    for model in (first, second, other, *failed):
+        compact(model)
+    assert first.wait_options is second.wait_options
+    assert other.wait_options is not first.wait_options
+    assert other.wait_options == WaitOptions(wait_seconds=5)
+    assert failed[0].error is not failed[1].error  # strings are not shared
+    assert second.to_wire() == _update(2, wait_options=WaitOptions(wait_seconds=60)).to_wire()
 
 
 def test_the_wire_form_of_a_request_is_each_updates_own() -> None:
