@@ -119,7 +119,8 @@ class CheckpointBatcher:
         """Queue `update`; with `wait`, flush now and return a future of its acknowledgement."""
         if self.failure is not None:
             raise SuspendExecution(f"checkpointing failed: {self.failure}")
-        self._compact(update)  # it may wait in the queue behind thousands of others
+        if len(self._queue) >= MAX_UPDATES:
+            self._compact(update)  # it waits at least one round trip, maybe behind thousands
         if not wait:
             self._queue.append((update, None, _size(update)))
             if len(self._queue) >= MAX_UPDATES:

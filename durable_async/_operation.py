@@ -178,8 +178,9 @@ class DurableOperation(Coroutine[Any, Any, T]):
         if isinstance(error, asyncio.CancelledError):
             # Kept without its traceback: the traceback's frames refer back to this operation,
             # a cycle that only the garbage collector could free, for every operation that a
-            # suspension cancels.
-            error = _untraced(error)
+            # suspension cancels. Never raised itself (see `_outcome`), so the operations a
+            # suspension cancels can all keep the same one.
+            error = _kept_cancellation(error)
         self._result = result
         self._error = error
         for fut in self._waiters or ():
@@ -275,6 +276,18 @@ def _shortened(error: BaseException, runtime: ExecutionRuntime) -> BaseException
     if runtime.ending and isinstance(error, asyncio.CancelledError):
         return error.with_traceback(None)
     return error
+
+
+_last_kept: asyncio.CancelledError | None = None
+
+
+def _kept_cancellation(error: asyncio.CancelledError) -> asyncio.CancelledError:
+    """An untraced cancellation like `error`, the same object as last time if it is alike."""
+    global _last_kept
+    kept = _last_kept
+    if kept is None or type(kept) is not type(error) or kept.args != error.args:
+        kept = _last_kept = _untraced(error)
+    return kept
 
 
 def _untraced(error: asyncio.CancelledError) -> asyncio.CancelledError:

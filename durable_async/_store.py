@@ -15,7 +15,7 @@ __all__ = ["Compactor", "OperationStore"]
 Condition = Callable[[Operation], bool]
 
 _FIELD_SETS: dict[frozenset[str], set[str]] = {}
-_SUBMODEL_FIELDS: dict[type[BaseModel], tuple[str, ...]] = {}
+_SHAPES: dict[type[BaseModel], _Shape] = {}
 
 
 class Compactor:
@@ -34,15 +34,23 @@ class Compactor:
         self._equal: dict[tuple[Any, ...], BaseModel] = {}
 
     def __call__(self, model: BaseModel) -> None:
-        _share_names(model)
-        fields = _submodel_fields_of(type(model))
-        if not fields:
-            return
-        values = model.__dict__
-        for name in fields:
-            value = values[name]
-            if value is not None:
-                values[name] = self._nested(value)
+        cls = type(model)
+        shape = _SHAPES.get(cls)
+        if shape is None:
+            shape = _SHAPES.setdefault(cls, _Shape(_submodel_fields(cls)))
+        names = model.__pydantic_fields_set__
+        key = frozenset(names)
+        shared = _FIELD_SETS.get(key)
+        if shared is None:
+            shared = _FIELD_SETS.setdefault(key, set(names))
+        if shared is not names:
+            object.__setattr__(model, "__pydantic_fields_set__", shared)
+        if shape.nested:
+            values = model.__dict__
+            for name in shape.nested:
+                value = values[name]
+                if value is not None:
+                    values[name] = self._nested(value)
 
     def _nested(self, model: BaseModel) -> BaseModel:
         self(model)
@@ -50,29 +58,20 @@ class Compactor:
         for value in fields:
             if value is not None and type(value) is not int and type(value) is not bool:
                 return model
-        key = (type(model), *fields)
-        return self._equal.setdefault(key, model)
+        return self._equal.setdefault((type(model), *fields), model)
 
     def clear(self) -> None:
         """Forget the models seen so far."""
         self._equal.clear()
 
 
-def _share_names(model: BaseModel) -> None:
-    names = model.__pydantic_fields_set__
-    key = frozenset(names)
-    shared = _FIELD_SETS.get(key)
-    if shared is None:
-        shared = _FIELD_SETS.setdefault(key, set(names))
-    if shared is not names:
-        object.__setattr__(model, "__pydantic_fields_set__", shared)
+class _Shape:
+    """What the compactor knows of a model class: the fields that can hold a model."""
 
+    __slots__ = ("nested",)
 
-def _submodel_fields_of(cls: type[BaseModel]) -> tuple[str, ...]:
-    fields = _SUBMODEL_FIELDS.get(cls)
-    if fields is None:
-        fields = _SUBMODEL_FIELDS.setdefault(cls, _submodel_fields(cls))
-    return fields
+    def __init__(self, nested: tuple[str, ...]) -> None:
+        self.nested = nested
 
 
 def _submodel_fields(cls: type[BaseModel]) -> tuple[str, ...]:
