@@ -126,7 +126,7 @@ class CheckpointBatcher:
             if len(self._queue) >= MAX_UPDATES:
                 self._kick()  # a full request does not wait for the window
             elif self._timer is None and not self._urgent:
-                self._timer = self._loop.call_later(self.window, self._kick)
+                self._timer = self._loop.call_later(self.window, self._window_ended)
             return None
         fut = self._loop.create_future()
         self._queue.append((update, fut, _size(update)))
@@ -176,6 +176,11 @@ class CheckpointBatcher:
         self._flusher = None
         self._compact.clear()
 
+    def _window_ended(self) -> None:
+        self._timer = None
+        self._urgent = True  # what waited for the window leaves now
+        self._kick()
+
     def _kick(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
@@ -189,7 +194,7 @@ class CheckpointBatcher:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while (self._queue or self._pollers) and self.failure is None:
+            while self._has_request() and self.failure is None:
                 if not await self._send_batch():
                     continue
                 if len(self._queue) >= MAX_UPDATES and len(self._unsettled) == 1:
@@ -206,8 +211,19 @@ class CheckpointBatcher:
                 # Let the tasks this response woke queue their follow-up updates, so they
                 # ride in the next request instead of the one after it.
                 await asyncio.sleep(0)
+            if self._queue and self._timer is None and not self._urgent and self.failure is None:
+                # Fire-and-forget updates left behind (a full request took the ones before
+                # them): they wait for their window from now on.
+                self._timer = self._loop.call_later(self.window, self._window_ended)
             if self.idle:
                 self._on_idle()
+
+    def _has_request(self) -> bool:
+        """Whether a request should leave now: a blocking update, a poll, a full request, or
+        fire-and-forget updates whose window has run out. (Fire-and-forget updates queued by
+        the tasks a response woke wait for their window, like any others.)"""
+        queue = self._queue
+        return bool(self._pollers) or bool(queue and (self._urgent or len(queue) >= MAX_UPDATES))
 
     def _take_batch(self) -> tuple[list[OperationUpdate], list[tuple[_Waiter, str]], int, bool]:
         """The next request's updates (FIFO, bounded), their waiters, bytes, and whether the

@@ -1,0 +1,92 @@
+"""When the batcher sends: the window after a response, full requests, left-over updates."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from durable_async._batcher import MAX_UPDATES, CheckpointBatcher
+from durable_async._models import (
+    CheckpointResponse,
+    ExecutionState,
+    OperationAction,
+    OperationType,
+    OperationUpdate,
+)
+from durable_async.testing import ManualClock
+
+pytestmark = pytest.mark.anyio
+
+
+class RecordingBackend:
+    """Acknowledges everything at once and records each request's update ids."""
+
+    def __init__(self) -> None:
+        self.requests: list[list[str]] = []
+        self.clock = ManualClock()
+
+    async def checkpoint(
+        self,
+        execution_arn: str,
+        checkpoint_token: str,
+        updates: Sequence[OperationUpdate],
+        *,
+        client_token: str | None = None,
+    ) -> CheckpointResponse:
+        self.requests.append([u.id for u in updates])
+        return CheckpointResponse(
+            checkpoint_token=checkpoint_token + "+", new_execution_state=ExecutionState()
+        )
+
+    async def get_state(self, *args: object, **kwargs: object) -> ExecutionState:
+        return ExecutionState()
+
+
+def update(i: int) -> OperationUpdate:
+    return OperationUpdate(id=f"op{i}", type=OperationType.STEP, action=OperationAction.START)
+
+
+def make(backend: RecordingBackend, window: float) -> CheckpointBatcher:
+    return CheckpointBatcher(backend, "arn", "t0", apply_state=lambda ops: None, window=window)
+
+
+async def test_a_fire_and_forget_update_queued_after_a_response_waits_for_the_window() -> None:
+    backend = RecordingBackend()
+    batcher = make(backend, window=3600.0)
+
+    async def lane() -> None:
+        await batcher.send(update(0))
+        batcher.enqueue(update(1), wait=False)  # the next step's START, as the lane wakes
+        for _ in range(5):  # its body runs for a while
+            await asyncio.sleep(0)
+        await batcher.send(update(2))  # its SUCCEED
+
+    await asyncio.wait_for(lane(), timeout=5)
+    assert backend.requests == [["op0"], ["op1", "op2"]]  # the START rode with the SUCCEED
+
+
+async def test_a_full_request_of_fire_and_forget_updates_leaves_without_the_window() -> None:
+    backend = RecordingBackend()
+    batcher = make(backend, window=3600.0)
+    for i in range(MAX_UPDATES + 3):
+        batcher.enqueue(update(i), wait=False)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert [len(r) for r in backend.requests] == [MAX_UPDATES]  # the 3 left wait for the window
+    assert not batcher.idle
+    await asyncio.wait_for(batcher.drain(), timeout=5)
+    assert [len(r) for r in backend.requests] == [MAX_UPDATES, 3]
+
+
+async def test_left_over_updates_leave_when_their_window_ends() -> None:
+    backend = RecordingBackend()
+    batcher = make(backend, window=0.0)
+    for i in range(MAX_UPDATES + 3):
+        batcher.enqueue(update(i), wait=False)
+    for _ in range(20):
+        await asyncio.sleep(0)
+        if len(backend.requests) == 2:
+            break
+    assert [len(r) for r in backend.requests] == [MAX_UPDATES, 3]
