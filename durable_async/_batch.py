@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from ._child import run_child
 from ._errors import ChildContextError, NonDeterministicExecutionError, ValidationError
 from ._models import ErrorObject, OperationType
 from ._serdes import Serdes
@@ -258,12 +259,18 @@ async def _run_nested(
     serdes: Serdes,
 ) -> BatchItem[Any]:
     """One item as a child context of the batch, checkpointed with its own result."""
-    from ._child import run_child
-
     op_id = batch.begin_at(index, OperationType.CONTEXT, sub_type, name)
     try:
         value = await run_child(
-            runtime, batch, op_id, name, sub_type, body, result_type=None, serdes=serdes
+            runtime,
+            batch,
+            op_id,
+            name,
+            sub_type,
+            body,
+            result_type=None,
+            serdes=serdes,
+            await_success=False,
         )
     except ChildContextError as exc:
         error = ErrorObject(

@@ -35,11 +35,17 @@ async def run_child(
     *,
     result_type: Any,
     serdes: Serdes,
+    await_success: bool = True,
 ) -> Any:
     """Run `body` in a child context of `parent`, or return what the history recorded.
 
     A result over 256 KiB is checkpointed with `ReplayChildren=true` and no payload; on replay the
     body runs again and its children return their recorded results, so no side effect repeats.
+
+    With `await_success=False` (map and parallel items) the result is returned as soon as its
+    SUCCEED is queued: the batch's own SUCCEED, which its caller awaits, is sent after it in
+    order, so the item's is acknowledged first. Until then a replay runs the item again, and its
+    operations return their recorded results.
     """
     op = runtime.store.get(op_id)
     details = op.context_details if op is not None else None
@@ -74,10 +80,15 @@ async def run_child(
         result = serdes.deserialize(payload, result_type)
         if op is None or not op.status.is_terminal:
             if payload is not None and len(payload.encode()) > MAX_CONTEXT_RESULT_BYTES:
-                opts = ContextOptions(replay_children=True)
-                await runtime.send(update(OperationAction.SUCCEED, context_options=opts))
+                succeed = update(
+                    OperationAction.SUCCEED, context_options=ContextOptions(replay_children=True)
+                )
             else:
-                await runtime.send(update(OperationAction.SUCCEED, payload=payload))
+                succeed = update(OperationAction.SUCCEED, payload=payload)
+            if await_success:
+                await runtime.send(succeed)
+            else:
+                runtime.batcher.enqueue(succeed, wait=False)
         return result
     error = error_object(failure)
     await runtime.send(update(OperationAction.FAIL, error=error))
