@@ -3,49 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 
 import pytest
+from test_batcher import RecordingBackend, update
 
 from durable_async._batcher import MAX_UPDATES, CheckpointBatcher
-from durable_async._models import (
-    CheckpointResponse,
-    ExecutionState,
-    OperationAction,
-    OperationType,
-    OperationUpdate,
-)
-from durable_async.testing import ManualClock
 
 pytestmark = pytest.mark.anyio
-
-
-class RecordingBackend:
-    """Acknowledges everything at once and records each request's update ids."""
-
-    def __init__(self) -> None:
-        self.requests: list[list[str]] = []
-        self.clock = ManualClock()
-
-    async def checkpoint(
-        self,
-        execution_arn: str,
-        checkpoint_token: str,
-        updates: Sequence[OperationUpdate],
-        *,
-        client_token: str | None = None,
-    ) -> CheckpointResponse:
-        self.requests.append([u.id for u in updates])
-        return CheckpointResponse(
-            checkpoint_token=checkpoint_token + "+", new_execution_state=ExecutionState()
-        )
-
-    async def get_state(self, *args: object, **kwargs: object) -> ExecutionState:
-        return ExecutionState()
-
-
-def update(i: int) -> OperationUpdate:
-    return OperationUpdate(id=f"op{i}", type=OperationType.STEP, action=OperationAction.START)
 
 
 def make(backend: RecordingBackend, window: float) -> CheckpointBatcher:
