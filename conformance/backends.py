@@ -692,10 +692,7 @@ class MemoryService(Service):
             )
             arn = self._launch(backend, target, event)
             await asyncio.shield(self._drives[arn])
-            summary = backend.get_execution(arn)
-            if summary["Status"] == "SUCCEEDED":
-                return InvokeOutcome(result=summary.get("Result"))
-            return InvokeOutcome(error=ErrorObject.model_validate(summary.get("Error") or {}))
+            return backend.invoke_outcome(arn)
         with sandbox(f"target:{name}"):
             value = target(json.loads(payload) if payload else None)
             if inspect.isawaitable(value):

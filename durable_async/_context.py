@@ -355,7 +355,7 @@ class DurableContext(CoordinationOps):
         Same options, completion and concurrency rules as `map`; each branch's context is
         named after the branch function (`fn.__name__`; lambdas stay unnamed).
         """
-        names = [_branch_name(branch) for branch in branches]
+        names = [_default_name(branch) for branch in branches]
         return self._batch(
             "Parallel",
             "ParallelBranch",
@@ -423,10 +423,6 @@ def _bind(
     fn: Callable[[DurableContext, ItemT, int], Coroutine[Any, Any, T]], item: ItemT, index: int
 ) -> Callable[[DurableContext], Coroutine[Any, Any, T]]:
     return lambda child: fn(child, item, index)
-
-
-def _branch_name(branch: Callable[..., Any]) -> str | None:
-    return _default_name(branch)
 
 
 def _default_name(fn: Callable[..., Any]) -> str | None:

@@ -358,6 +358,14 @@ class MemoryBackend:
             out["Error"] = ex.error.to_wire()
         return out
 
+    def invoke_outcome(self, arn: str) -> InvokeOutcome:
+        """What a chained invoke of the ended execution `arn` reports to its caller: the result
+        payload exactly as the execution checkpointed it, or its error."""
+        ex = self._get(arn)
+        if ex.status == "SUCCEEDED":
+            return InvokeOutcome(result=ex.result)
+        return InvokeOutcome(error=ex.error or ErrorObject())
+
     def has_pending(self, arn: str) -> bool:
         """Whether some operation waits on the service (a timer, a callback, an invoke, ...)."""
         return self._get(arn).has_pending()

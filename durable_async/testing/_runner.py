@@ -280,12 +280,8 @@ class LocalRunner:
             event = self.backend.start_execution(
                 input_payload=payload or "null", invoked_by=request
             )
-            done = await child._launch(event).result()
-            if done.status is InvocationStatus.SUCCEEDED:
-                # The target's result payload, exactly as it checkpointed it.
-                summary = self.backend.get_execution(event.durable_execution_arn)
-                return InvokeOutcome(result=summary.get("Result"))
-            return InvokeOutcome(error=done.error)
+            await child._launch(event).result()
+            return self.backend.invoke_outcome(event.durable_execution_arn)
         value = target(json.loads(payload) if payload else None)
         if inspect.isawaitable(value):
             value = await value
