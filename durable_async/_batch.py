@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from ._child import run_child
 from ._errors import ChildContextError, NonDeterministicExecutionError, ValidationError
+from ._lineage import fresh_root, spawn
 from ._models import ErrorObject, OperationType
 from ._serdes import Serdes
 
@@ -239,7 +240,7 @@ async def run_batch(
         elif counts["ok"] + counts["failed"] == total:
             finish(CompletionReason.ALL_COMPLETED)
 
-    tasks = [asyncio.ensure_future(run_item(i, body)) for i, body in enumerate(bodies)]
+    tasks = [spawn(run_item(i, body)) for i, body in enumerate(bodies)]
     try:
         await done.wait()
     finally:
@@ -290,8 +291,10 @@ async def _run_flat(
     serdes: Serdes,
 ) -> BatchItem[Any]:
     """One item in a virtual context: its operations are the batch's own children."""
+    scope = batch.id_at(index)
     try:
-        value = await body(batch.virtual_child(batch.id_at(index)))
+        with fresh_root(scope):
+            value = await body(batch.virtual_child(scope))
     except Exception as exc:
         if isinstance(exc, NonDeterministicExecutionError) or runtime.fatal is not None:
             raise  # the invocation is failing as a whole

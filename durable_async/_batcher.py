@@ -27,6 +27,7 @@ from typing import Any
 
 from ._backend import Backend
 from ._errors import StaleCheckpointTokenError, SuspendExecution
+from ._lineage import spawn
 from ._models import Operation, OperationType, OperationUpdate
 from ._store import Compactor
 
@@ -188,7 +189,7 @@ class CheckpointBatcher:
         self._wake.set()
         flusher = self._flusher
         if flusher is None or flusher.done():
-            self._flusher = self._loop.create_task(self._run())
+            self._flusher = spawn(self._run())
 
     async def _run(self) -> None:
         while True:

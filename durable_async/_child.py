@@ -6,6 +6,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ._errors import ChildContextError, NonDeterministicExecutionError
+from ._lineage import fresh_root
 from ._models import (
     ContextOptions,
     OperationAction,
@@ -70,7 +71,8 @@ async def run_child(
         runtime.batcher.enqueue(update(OperationAction.START), wait=False)
     child = parent.child(op_id)
     try:
-        value = await body(child)
+        with fresh_root(op_id):
+            value = await body(child)
     except Exception as exc:
         if isinstance(exc, NonDeterministicExecutionError) or runtime.fatal is not None:
             raise  # the invocation is failing as a whole: nothing to checkpoint for the child

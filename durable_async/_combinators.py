@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._errors import AllOperationsFailedError
+from ._lineage import spawn
 from ._models import OperationAction, OperationStatus, OperationType, OperationUpdate
 from ._operation import DurableOperation
 
@@ -34,7 +35,7 @@ class Settled(Generic[T]):
 
 async def run_all(ops: Sequence[DurableOperation[Any]]) -> list[Any]:
     """Every result in order; the first failure cancels the rest and is raised."""
-    tasks = [asyncio.ensure_future(op) for op in ops]
+    tasks = [spawn(op) for op in ops]
     try:
         return list(await asyncio.gather(*tasks))
     finally:
@@ -45,7 +46,7 @@ async def run_all(ops: Sequence[DurableOperation[Any]]) -> list[Any]:
 
 async def run_all_settled(ops: Sequence[DurableOperation[Any]]) -> list[Settled[Any]]:
     """Every outcome in order, failures included."""
-    outcomes = await asyncio.gather(*ops, return_exceptions=True)
+    outcomes = await asyncio.gather(*(spawn(op) for op in ops), return_exceptions=True)
     settled: list[Settled[Any]] = []
     for outcome in outcomes:
         if isinstance(outcome, asyncio.CancelledError):
@@ -72,7 +73,7 @@ async def run_first(
     if recorded is not None and recorded.status is OperationStatus.SUCCEEDED:
         payload = recorded.step_details.result if recorded.step_details else None
         return await ops[int(payload or 0)]
-    tasks = [asyncio.ensure_future(op) for op in ops]
+    tasks = [spawn(op) for op in ops]
     errors: list[BaseException | None] = [None] * len(tasks)
     winner: int | None = None
     pending = set(tasks)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar, overload
@@ -11,8 +12,14 @@ from ._batch import BatchResult, CompletionConfig, Nesting, run_batch
 from ._child import run_child
 from ._coordination import CoordinationOps
 from ._duration import DurationLike, to_seconds
-from ._errors import DurableCallInStepError, NonDeterministicExecutionError, ValidationError
-from ._ids import operation_id
+from ._errors import (
+    DurableCallInStepError,
+    DurableError,
+    NonDeterministicExecutionError,
+    ValidationError,
+)
+from ._ids import lane_operation_id, operation_id
+from ._lineage import Lineage, current_lineage
 from ._logger import ReplayAwareLogger
 from ._models import Operation, OperationType
 from ._operation import DurableOperation
@@ -34,9 +41,11 @@ _log = logging.getLogger("durable_async")
 class DurableContext(CoordinationOps):
     """The durable API of one execution (or child context), passed to the handler.
 
-    Every call (`step`, `wait`, ...) is assigned the next operation id of this context at the
-    moment it is called, so ids follow program order even under `asyncio.gather`. On replay the
-    recorded result is returned instead of running the operation again.
+    Every call (`step`, `wait`, ...) is assigned an id at the moment it is called: the next one
+    of the calling task in this context. Tasks are told apart by their place in the program's
+    task tree, not by when they run, so ids never depend on scheduling, under `asyncio.gather`,
+    `TaskGroup` or `create_task` alike. On replay the recorded result is returned instead of
+    running the operation again.
 
     Attributes:
         lambda_context: the Lambda context object of the invocation (may be `None` locally).
@@ -55,16 +64,10 @@ class DurableContext(CoordinationOps):
         self._parent_id = parent_id
         # Ids derive from the scope: the parent's id, or a virtual context's own id.
         self._scope = parent_id if id_scope is None else id_scope
-        self._counter = 0
-        if id_scope is None:
-            self._recorded = runtime.store.recorded_children(parent_id)
-        else:  # a virtual context shares its parent: count the operations of its own scope
-            self._recorded = 0
-            while runtime.store.get(operation_id(id_scope, self._recorded + 1)) is not None:
-                self._recorded += 1
-        self._replaying = self._recorded > 0
+        self._home = _Lane("")  # the operations called by the context's own task
+        self._lanes: dict[Lineage, _Lane] | None = None  # those of every other task
         self.lambda_context = lambda_context
-        self.logger = ReplayAwareLogger(_log, runtime.arn, lambda: self._replaying)
+        self.logger = ReplayAwareLogger(_log, runtime.arn, lambda: self.replaying)
 
     @property
     def execution_arn(self) -> str:
@@ -93,8 +96,39 @@ class DurableContext(CoordinationOps):
 
     @property
     def replaying(self) -> bool:
-        """True while this context is re-running operations already in the history."""
-        return self._replaying
+        """True while the calling task re-runs code that ran in an earlier invocation.
+
+        Each task replays on its own: a task is replaying while the next operation it will call
+        is recorded, and, past its last recorded one, if that one was completed by the handler
+        itself (a step or child context), since the code after it ran too. An operation the
+        service completed between invocations (a wait, a callback, an invoke) is where the task
+        starts running new code.
+        """
+        lane = self._lane_of(current_lineage.get())
+        if lane is None or lane.live:
+            return False
+        if self._runtime.store.get(self._lane_id(lane, lane.count + 1)) is not None:
+            return True
+        return lane.tail_replays
+
+    def _lane_of(self, node: Lineage | None) -> _Lane | None:
+        """The calling task's operation counter in this context."""
+        if node is None:
+            return None
+        if not node.path and node.origin == self._scope:
+            return self._home
+        lanes = self._lanes
+        if lanes is None:
+            lanes = self._lanes = {}
+        lane = lanes.get(node)
+        if lane is None:
+            lane = lanes[node] = _Lane(node.label(self._scope))
+        return lane
+
+    def _lane_id(self, lane: _Lane, position: int) -> str:
+        if lane is self._home:
+            return operation_id(self._scope, position)
+        return lane_operation_id(self._scope, lane.label, position)
 
     def _operation(
         self,
@@ -108,7 +142,7 @@ class DurableContext(CoordinationOps):
         return DurableOperation(self._runtime, op_id, name, lambda: run(op_id))
 
     def _begin(self, kind: OperationType, sub_type: str, name: str | None) -> str:
-        """Assign the next id, check it against the history, and update the replay mode."""
+        """Assign the calling task's next id in this context and check it against the history."""
         scope = current_step.get()
         if scope is not None:
             raise DurableCallInStepError(
@@ -116,16 +150,27 @@ class DurableContext(CoordinationOps):
                 f"{scope.name or scope.operation_id!r}; step bodies cannot hold durable "
                 "operations (use a child context to nest them)"
             )
-        self._runtime.register()
-        self._counter += 1
-        op_id = operation_id(self._scope, self._counter)
-        existing = self._runtime.store.get(op_id)
+        runtime = self._runtime
+        runtime.register()
+        node = current_lineage.get()
+        lane = self._lane_of(node)
+        if lane is None or not node.claim(asyncio.current_task()):  # type: ignore[union-attr]
+            raise DurableError(
+                f"durable operation {sub_type} {name!r} called from a task the runtime cannot "
+                "place in the handler's task tree: it was created outside the handler, or "
+                "without the loop's task factory (asyncio.Task() called directly, or the "
+                "factory replaced while the handler runs); create tasks with "
+                "asyncio.create_task, TaskGroup or gather from handler code"
+            )
+        lane.count += 1
+        op_id = self._lane_id(lane, lane.count)
+        existing = runtime.store.get(op_id)
+        if existing is None or not existing.status.is_terminal:
+            lane.live = True
+        else:
+            lane.tail_replays = existing.type in _COMPLETED_BY_HANDLER
         if existing is not None:
-            self._validate(op_id, existing, kind, sub_type, name)
-        if self._replaying and (
-            existing is None or not existing.status.is_terminal or self._counter >= self._recorded
-        ):
-            self._replaying = False  # past the last recorded operation: new code runs now
+            self._validate(op_id, existing, kind, sub_type, name, node, lane.count)
         return op_id
 
     def id_at(self, position: int) -> str:
@@ -142,7 +187,14 @@ class DurableContext(CoordinationOps):
         return op_id
 
     def _validate(
-        self, op_id: str, seen: Operation, kind: OperationType, sub_type: str, name: str | None
+        self,
+        op_id: str,
+        seen: Operation,
+        kind: OperationType,
+        sub_type: str,
+        name: str | None,
+        node: Lineage | None = None,
+        position: int | None = None,
     ) -> None:
         expected = (seen.type, seen.sub_type, seen.name, seen.parent_id)
         actual = (kind, sub_type, name, self._parent_id)
@@ -154,9 +206,17 @@ class DurableContext(CoordinationOps):
             for f, e, a in zip(fields, expected, actual, strict=False)
             if e != a
         )
+        if node is None:
+            where = f"item operation (id {op_id})"
+        else:
+            task = asyncio.current_task()
+            task_name = f" ({task.get_name()})" if task is not None else ""
+            where = f"operation #{position} of {node.describe()}{task_name} (id {op_id})"
         exc = NonDeterministicExecutionError(
-            f"operation #{self._counter} (id {op_id}) does not match the history ({diffs}); "
-            "the handler must call durable operations in the same order on every replay"
+            f"{where} does not match the history ({diffs}); each task must call durable "
+            "operations in the same order on every replay. If the next call depends on which "
+            "operation finished first (asyncio.wait with FIRST_COMPLETED, as_completed), use "
+            "ctx.any or ctx.race, which record the winner"
         )
         self._runtime.fail(exc)
         raise exc
@@ -417,6 +477,28 @@ class DurableContext(CoordinationOps):
             name,
             lambda op_id: run_wait(self._runtime, op_id, name, self._parent_id, seconds),
         )
+
+
+_COMPLETED_BY_HANDLER = frozenset({OperationType.STEP, OperationType.CONTEXT})
+
+
+class _Lane:
+    """The operations one task has called in one context.
+
+    Attributes:
+        label: the task's lineage label in ids (see `_lineage`).
+        count: how many operations it has called.
+        live: it has called an operation that the history does not hold finished.
+        tail_replays: its last operation was recorded finished by the handler itself.
+    """
+
+    __slots__ = ("count", "label", "live", "tail_replays")
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.count = 0
+        self.live = False
+        self.tail_replays = False
 
 
 def _bind(

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ._lineage import spawn
 from ._models import ErrorObject, InvocationStatus, OperationStatus, OperationType
 
 __all__ = [
@@ -153,7 +154,7 @@ class PluginSet:
         for plugin in self.plugins:
             result = self._call(plugin, hook, event)
             if inspect.isawaitable(result):
-                task = asyncio.ensure_future(self._guard(plugin, hook, result))
+                task = spawn(self._guard(plugin, hook, result))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 

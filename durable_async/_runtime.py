@@ -30,6 +30,7 @@ from ._errors import (
     StaleCheckpointTokenError,
     SuspendExecution,
 )
+from ._lineage import Lineage, spawn, task_lineage
 from ._models import (
     ErrorObject,
     InvocationOutput,
@@ -173,7 +174,7 @@ class ExecutionRuntime:
         if due is not None:
             heapq.heappush(self._timers, (due, op_id))
             if self._poller is None or self._poller.done():
-                self._poller = self._loop.create_task(self._poll_timers())
+                self._poller = spawn(self._poll_timers())
         self.poke()
         return fut
 
@@ -276,17 +277,17 @@ class ExecutionRuntime:
         Lambda's own timeout: checkpoints are flushed, and the output is PENDING if the service
         has something pending, else `InvocationDeadlineError` is raised so Lambda retries.
         """
-        with relaxed_gc():
+        with relaxed_gc(), task_lineage(self._loop):
             return await self._run(main, deadline)
 
     async def _run(
         self, main: Callable[[], Coroutine[Any, Any, Any]], deadline: float | None
     ) -> InvocationOutput:
-        root = self._loop.create_task(self._root(main))
+        root = spawn(self._root(main), Lineage(None))
         waiters: set[asyncio.Future[Any]] = {root, self._ending}
         timer = None
         if deadline is not None:
-            timer = self._loop.create_task(self.clock.sleep_until(deadline))
+            timer = spawn(self.clock.sleep_until(deadline))
             waiters.add(timer)
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         if timer is not None:
