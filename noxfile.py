@@ -1,4 +1,4 @@
-"""Every check of the project: `nox -s tests lint types docs`, plus `bench` and `smoke`."""
+"""Every check of the project: `nox -s tests lint types docs`, plus `bench`, `smoke` and `fuzz`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,14 @@ def tests(session: nox.Session) -> None:
     """Run the test suite."""
     session.install("-e", ".[test]")
     session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """The replay fuzzer at full size: 10,000 random workflow programs (`FUZZ_EXAMPLES`)."""
+    session.install("-e", ".[test]")
+    env = {"FUZZ_EXAMPLES": "10000"}
+    session.run("python", "-m", "pytest", "tests/fuzz", *session.posargs, env=env)
 
 
 @nox.session

@@ -9,7 +9,9 @@ these shapes.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -21,6 +23,7 @@ from durable_async import (
     NonDeterministicExecutionError,
     durable_execution,
 )
+from durable_async._cli import main as cli_main
 from durable_async.testing import LocalRunner, RunResult
 
 pytestmark = pytest.mark.anyio
@@ -265,3 +268,39 @@ async def test_a_task_made_without_the_loop_factory_is_refused_not_misnumbered()
     assert run.status is InvocationStatus.FAILED
     assert run.error is not None
     assert "asyncio.Task() called directly" in (run.error.error_message or "")
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def load_example(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.handler
+
+
+@pytest.mark.parametrize(
+    ("example", "event", "expected"),
+    [
+        ("gather_helpers", {"branches": 6}, 150),
+        ("nested_gathers", {"regions": ["eu", "us"]}, ["eu=603", "us=603"]),
+    ],
+)
+async def test_the_documented_examples_replay_alike(
+    example: str, event: Any, expected: Any
+) -> None:
+    await replays_alike(load_example(example), event, expected)
+
+
+@pytest.mark.parametrize(
+    ("example", "event"),
+    [("gather_helpers", '{"branches": 6}'), ("nested_gathers", '{"regions": ["eu", "us"]}')],
+)
+def test_the_documented_examples_succeed_through_the_cli(
+    example: str, event: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli_main(["run", f"{EXAMPLES / example}.py:handler", "--input", event]) == 0
+    assert "status: SUCCEEDED" in capsys.readouterr().out

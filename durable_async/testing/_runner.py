@@ -199,6 +199,14 @@ class LocalRunner:
         event = self.backend.start_execution(input, name=name, input_payload=input_payload)
         return self._launch(event)
 
+    def resume(self, execution_arn: str) -> RunningExecution:
+        """Drive an execution already on this runner's backend to its end.
+
+        For an execution whose invocation died (a crash injected by a test, a backend that
+        raised) or that another runner started: the next invocation replays its checkpoints.
+        """
+        return self._launch(self.backend.invocation_event(execution_arn))
+
     def _launch(self, event: InvocationInput) -> RunningExecution:
         task = asyncio.get_running_loop().create_task(self._drive(event))
         return RunningExecution(self, event.durable_execution_arn, task)
