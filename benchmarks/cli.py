@@ -211,6 +211,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="comma-separated SDKs to run (ours, fork, official); default: all",
     )
     ap.add_argument(
+        "--groups",
+        help="comma-separated groups to run (B1, B2, B3, study, study-body); default: all",
+    )
+    ap.add_argument(
         "--smoke",
         action="store_true",
         help="durable_async only, tiny sizes, one repetition, no extra environments",
@@ -253,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     pythons: dict[str, Path | str] = {key: envs.ensure(envs.SDKS[key], log) for key in sdks}
     cases = plan.build(args.size, sdks, args.reps)
+    if args.groups:
+        groups = {g.strip() for g in args.groups.split(",")}
+        cases = [c for c in cases if c.group in groups]
     reps = args.reps or plan.SIZES[args.size].reps
     started = datetime.now(UTC)
     log(f"{len(cases)} cases, {sum(c.reps for c in cases)} processes, size {args.size}")
@@ -283,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     write_docs = (
         args.docs
         if args.docs is not None
-        else (args.size == "full" and set(sdks) == set(envs.SDKS))
+        else (args.size == "full" and set(sdks) == set(envs.SDKS) and not args.groups)
     )
     if write_docs:
         doc = report.write_docs(payload, path, log)
