@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 from hypothesis import strategies as st
 
 from durable_async import (
@@ -73,8 +74,10 @@ class Condition:
 
 @dataclass(frozen=True)
 class Combine:
-    """Children combined by `how`: seq, gather, group (TaskGroup), tasks (create_task), child
-    (a child context), map, parallel."""
+    """Children combined by `how`: seq, gather, group (TaskGroup), tasks (create_task, awaited
+    in order), wait (`asyncio.wait` over tasks), anyio (an anyio task group), child (a child
+    context), shield (`asyncio.shield`), wait_for (`asyncio.wait_for` with a timeout that never
+    fires), map, parallel."""
 
     how: str
     label: str
@@ -83,8 +86,21 @@ class Combine:
 
 
 Node = Step | Doomed | Wait | Callback | Condition | Combine
-COMBINERS = ("seq", "gather", "group", "tasks", "child", "map", "parallel")
-CONCURRENT = ("gather", "group", "tasks")
+COMBINERS = (
+    "seq",
+    "gather",
+    "group",
+    "tasks",
+    "wait",
+    "anyio",
+    "child",
+    "shield",
+    "wait_for",
+    "map",
+    "parallel",
+)
+CONCURRENT = ("gather", "group", "tasks", "wait", "anyio")
+SINGLE = ("child", "shield", "wait_for")  # combiners of exactly one child
 
 
 def expected(node: Node) -> Any:
@@ -100,7 +116,7 @@ def expected(node: Node) -> Any:
             return f"cb-{label}"
         case Condition(polls=polls):
             return polls
-        case Combine(how="child", children=(body,)):
+        case Combine(how="child" | "shield" | "wait_for", children=(body,)):
             return expected(body)
         case Combine(children=children):
             return [expected(c) for c in children]
@@ -155,7 +171,7 @@ def programs(
             return leaf()
         how = draw(st.sampled_from(CONCURRENT if root else COMBINERS))
         label = f"c{next(labels)}"
-        if how == "child":
+        if how in SINGLE:
             return Combine(how, label, (node(depth + 1),))
         width = draw(st.integers(1, 4))
         children = []
@@ -264,6 +280,24 @@ class Interpreter:
             case "tasks":
                 made = [asyncio.create_task(self.run(c, ctx)) for c in children]
                 return [await t for t in made]
+            case "wait":
+                made = [asyncio.create_task(self.run(c, ctx)) for c in children]
+                await asyncio.wait(made)
+                return [t.result() for t in made]
+            case "anyio":
+                results: list[Any] = [None] * len(children)
+
+                async def into(index: int, child: Node) -> None:
+                    results[index] = await self.run(child, ctx)
+
+                async with anyio.create_task_group() as group:
+                    for index, child in enumerate(children):
+                        group.start_soon(into, index, child)
+                return results
+            case "shield":
+                return await asyncio.shield(self.run(children[0], ctx))
+            case "wait_for":
+                return await asyncio.wait_for(self.run(children[0], ctx), timeout=3600)
             case "child":
                 (body,) = children
                 return await ctx.run_in_child_context(
