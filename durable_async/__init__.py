@@ -48,6 +48,8 @@ from ._errors import SerdesError as SerdesError
 from ._errors import StaleCheckpointTokenError as StaleCheckpointTokenError
 from ._errors import StepError as StepError
 from ._errors import SuspendExecution as SuspendExecution
+from ._errors import UnawaitedOperationError as UnawaitedOperationError
+from ._errors import UnawaitedOperationWarning as UnawaitedOperationWarning
 from ._errors import ValidationError as ValidationError
 from ._errors import WaitForConditionError as WaitForConditionError
 from ._handler import DurableHandler as DurableHandler
@@ -128,6 +130,8 @@ __all__ = [
     "StepSemantics",
     "SuspendExecution",
     "SystemClock",
+    "UnawaitedOperationError",
+    "UnawaitedOperationWarning",
     "ValidationError",
     "WaitDecision",
     "WaitForConditionError",

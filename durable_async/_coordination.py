@@ -176,6 +176,7 @@ class CoordinationOps:
         inner = self._child_operation(
             "WaitForCallback", name, body, result_type=result_type, serdes=serdes
         )
+        inner._hand_over()  # `typed` awaits it: only the operation returned can be forgotten
 
         async def typed() -> Any:
             try:
@@ -332,6 +333,10 @@ def _first(
     sub_type: str,
 ) -> DurableOperation[Any]:
     runtime, parent = host._runtime, host._parent_id
+    for op in ops:
+        # The combinator owns them now: it awaits them, or, on replay, only the recorded
+        # winner; if it is itself never awaited, it is the one reported.
+        op._hand_over()
     return host._operation(
         OperationType.STEP,
         sub_type,

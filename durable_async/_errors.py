@@ -34,8 +34,23 @@ BaseException
             │                        a newer invocation owns the execution; this one ends
             ├── BackendUnavailableError
             │                        throttled or 5xx after retries; Lambda retries the invocation
-            └── CheckpointRejectedError
-                                     the service refused a checkpoint; the execution fails
+            ├── CheckpointRejectedError
+            │                        the service refused a checkpoint; the execution fails
+            └── UnawaitedOperationError
+                                     testing only: an operation was created and never awaited
+                                     (raised by `LocalRunner`, see the warning below)
+```
+
+One warning sits beside the tree:
+
+```text
+Exception
+└── Warning
+    └── RuntimeWarning
+        └── UnawaitedOperationWarning
+                                     a durable operation was created and never awaited, so it
+                                     never ran (the durable twin of "coroutine ... was never
+                                     awaited"); await it, or hand it to gather or create_task
 ```
 
 Errors users may catch derive from `Exception`. Suspension travels as task cancellation
@@ -68,6 +83,8 @@ __all__ = [
     "StaleCheckpointTokenError",
     "StepError",
     "SuspendExecution",
+    "UnawaitedOperationError",
+    "UnawaitedOperationWarning",
     "ValidationError",
     "WaitForConditionError",
 ]
@@ -243,6 +260,46 @@ class CheckpointRejectedError(BackendError):
     """The service refused a checkpoint (a 4xx other than a stale token, or a KMS error).
 
     The execution is marked FAILED with this error.
+    """
+
+
+class UnawaitedOperationError(DurableError):
+    """A run of the local runner created durable operations that it never awaited.
+
+    Raised by `LocalRunner.run()` and `RunningExecution.result()` (with the runner's default
+    `unawaited="error"`) after the execution ended, where production would only issue an
+    `UnawaitedOperationWarning`. The message names each operation (sub-type, name and id) and
+    the file and line that created it. Await the operation (or hand it to `asyncio.gather`,
+    `asyncio.create_task` or a combinator); pass `unawaited="warn"` or `"ignore"` to the runner
+    if the test is about something else.
+    """
+
+
+class UnawaitedOperationWarning(RuntimeWarning):
+    """A durable operation was created (`ctx.step(...)`, `ctx.wait(...)`, ...) but never awaited.
+
+    An operation's work starts when it is first awaited, directly or through a task (`gather`,
+    `create_task`, `TaskGroup`, a combinator): one that nobody awaits never runs, and the
+    execution goes on without it. Like Python's "coroutine ... was never awaited", this warning
+    says so, with the operation's sub-type, name and id in the message, and the file and line of
+    the call that created it as the warning's location (so `-W` and `filterwarnings` filters by
+    module or line apply to it).
+
+    The rule: when an invocation ends because the handler finished, returning or raising (the
+    execution is `SUCCEEDED` or `FAILED`), the warning is issued once per operation that no one
+    ever awaited, gathered, gave to a task or to another operation, among those created by a
+    task that itself ran to its end, returning or raising. Nothing is reported:
+
+    - when the invocation suspends (`PENDING`) or is cut off (deadline, lost backend), since
+      code that had not run yet may still await the operation in the next invocation;
+    - for operations created by a task that was cancelled (map and parallel items cancelled by
+      early completion, tasks the runtime cancels when the handler returns, tasks your code
+      cancelled), since the code that would have awaited them never got to run.
+
+    An operation handed to a task counts as awaited even if the task is cancelled before it
+    starts the operation; `op.close()` marks an operation you decided not to run.
+
+    `durable_async.testing.LocalRunner` turns these into `UnawaitedOperationError` by default.
     """
 
 

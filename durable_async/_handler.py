@@ -26,12 +26,14 @@ from ._models import (
 from ._plugins import DurablePlugin, InvocationEnd, InvocationStart, PluginSet
 from ._runtime import ExecutionRuntime, relaxed_gc
 from ._serdes import Serdes
+from ._unawaited import UnawaitedOperation, warn_unawaited
 
 __all__ = ["DurableHandler", "durable_execution"]
 
 E = TypeVar("E")
 R = TypeVar("R")
 UserHandler = Callable[[E, DurableContext], Coroutine[Any, Any, R]]
+UnawaitedReport = Callable[[Sequence[UnawaitedOperation]], None]
 
 
 class DurableHandler(Generic[E, R]):
@@ -96,6 +98,10 @@ class DurableHandler(Generic[E, R]):
 
         Raises:
             BackendUnavailableError: the service kept failing; Lambda should retry the invocation.
+
+        Warns:
+            UnawaitedOperationWarning: the handler finished leaving an operation it created never
+                awaited (so it never ran); one warning per operation, at the line that created it.
         """
         output = await self.invoke_output(event, lambda_context, backend=backend)
         return output.to_wire()
@@ -106,16 +112,25 @@ class DurableHandler(Generic[E, R]):
         lambda_context: Any = None,
         *,
         backend: Backend | None = None,
+        _report_unawaited: UnawaitedReport | None = None,
     ) -> InvocationOutput:
-        """Like `invoke_async`, returning the parsed `InvocationOutput`."""
+        """Like `invoke_async`, returning the parsed `InvocationOutput`.
+
+        Operations the handler created and never awaited are reported as
+        `UnawaitedOperationWarning`s (`_report_unawaited` is the local runner's way to collect
+        them instead).
+        """
         with relaxed_gc():  # from the event's operations to the output
-            return await self._invoke(event, lambda_context, backend)
+            return await self._invoke(
+                event, lambda_context, backend, _report_unawaited or warn_unawaited
+            )
 
     async def _invoke(
         self,
         event: Mapping[str, Any] | InvocationInput,
         lambda_context: Any,
         backend: Backend | None,
+        report_unawaited: UnawaitedReport,
     ) -> InvocationOutput:
         try:
             invocation = _parse_event(event)
@@ -160,6 +175,8 @@ class DurableHandler(Generic[E, R]):
         output = await runtime.run(
             lambda: self.fn(user_input, ctx), deadline=_deadline(lambda_context, runtime.clock)
         )
+        if runtime.unawaited:
+            report_unawaited(runtime.unawaited)
         if plugins:
             await plugins.drain()
             await plugins.emit_and_wait(

@@ -3,13 +3,19 @@
 The operation's id is assigned when it is called (so identity never depends on scheduling order);
 its work starts when it is first awaited, directly or through `asyncio.gather`, `TaskGroup` or
 `create_task`. The awaiting task is counted among the execution's tasks at that moment.
+
+An operation also notes the file and line of the user code that created it, and the runtime
+keeps it until it is first awaited or handed to a task, so that one nobody awaits can be
+reported (see `UnawaitedOperationWarning`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections.abc import Callable, Coroutine, Generator, Iterator
-from types import TracebackType
+from types import CodeType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 if TYPE_CHECKING:
@@ -25,6 +31,13 @@ _BY_AWAIT = 2  # its body runs in the task that awaited it first
 _DONE = 3
 _DEFERRED = 4  # not started: its task let a full checkpoint request leave first
 
+_PACKAGE_DIR = os.path.dirname(__file__) + os.sep
+"""Frames whose code lives here are the library's: the creation site is the first one outside."""
+
+_INSIDE: dict[str, bool] = {}
+"""Whether each source file met while looking for creation sites is inside `_PACKAGE_DIR` (a
+lookup costs less than comparing the path again for every frame of every operation)."""
+
 
 class DurableOperation(Coroutine[Any, Any, T]):
     """An awaitable durable operation with a deterministic id.
@@ -37,19 +50,24 @@ class DurableOperation(Coroutine[Any, Any, T]):
         name: the operation's name, if any.
 
     Awaiting it more than once returns the same result (or raises the same error) without running
-    the operation again.
+    the operation again. One that is never awaited never runs: when the handler finishes, an
+    `UnawaitedOperationWarning` names it and the line that created it.
     """
 
     # The body's coroutine is driven directly (by `send`/`throw` when a task runs the operation,
     # by a `_Driver` when it is awaited): no coroutine in between, so an operation parked for
     # hours costs no frame of its own.
     __slots__ = (
+        "_api",
         "_body",
+        "_creator",
         "_error",
         "_factory",
         "_follower",
         "_result",
         "_runtime",
+        "_site",
+        "_site_offset",
         "_state",
         "_waiters",
         "name",
@@ -73,6 +91,37 @@ class DurableOperation(Coroutine[Any, Any, T]):
         self._error: BaseException | None = None
         self._waiters: list[asyncio.Future[None]] | None = None
         self._follower: Generator[Any, None, T] | None = None
+        # Where user code created it: the first frame outside this package, kept as its code
+        # and instruction offset only (a frame would keep every local of the caller alive; the
+        # line number is worked out from the offset if it is ever reported). The method the
+        # user called (`DurableContext.step`, ...) is the last frame inside. Frame 1 is the
+        # package's `DurableContext._operation`; the walk starts above it, so that it makes
+        # only the frame objects it reads (one of this package's, and the user's). Nothing
+        # else allocates: an operation costs four slots more, and the collector no more.
+        frame = sys._getframe(2)
+        api: CodeType | None = None
+        while True:
+            code = frame.f_code
+            filename = code.co_filename
+            try:
+                inside = _INSIDE[filename]
+            except KeyError:
+                inside = _INSIDE[filename] = filename.startswith(_PACKAGE_DIR)
+            if not inside:
+                break
+            back = frame.f_back
+            if back is None:
+                break
+            api = code
+            frame = back
+        if api is None:  # created by the method the user called itself
+            api = sys._getframe(1).f_code
+        self._site = code
+        self._site_offset = frame.f_lasti
+        self._api = api
+        # The task that created it, until it is started or handed over (then `None`): one
+        # still set when the handler finished was never awaited.
+        self._creator: asyncio.Task[Any] | None = runtime.track(self)
 
     def __repr__(self) -> str:
         return f"<DurableOperation id={self.operation_id[:12]} name={self.name!r}>"
@@ -86,6 +135,7 @@ class DurableOperation(Coroutine[Any, Any, T]):
         return self._outcome()
 
     def _start(self) -> None:
+        self._creator = None
         self._runtime.register()
         factory, self._factory = self._factory, None
         assert factory is not None
@@ -103,6 +153,7 @@ class DurableOperation(Coroutine[Any, Any, T]):
             # before this task's next one. Starting more operations first would only delay
             # the request (the rest of the fan-out then runs while it is in flight).
             self._state = _DEFERRED
+            self._hand_over()  # a task has it: it is not forgotten
             return None
         if state in (_NEW, _DEFERRED):
             self._start()
@@ -128,7 +179,9 @@ class DurableOperation(Coroutine[Any, Any, T]):
         exc = _exception(typ, val)
         del typ, val, tb  # the traceback keeps this frame: it must not keep the exception
         try:
-            if self._state == _BY_TASK:
+            if self._state == _NEW:
+                self._hand_over()  # its task was cancelled before its first step
+            elif self._state == _BY_TASK:
                 body = self._body
                 assert body is not None
                 try:
@@ -151,12 +204,23 @@ class DurableOperation(Coroutine[Any, Any, T]):
             del exc
 
     def close(self) -> None:
-        """Coroutine protocol: close the operation if it was started by a task."""
-        if self._state == _BY_TASK and self._body is not None:
+        """Coroutine protocol: close the operation if it was started by a task.
+
+        Closing an operation that never started does not run it; as for a coroutine, it is then
+        not reported as never awaited (awaiting it later still runs it).
+        """
+        if self._state == _NEW:
+            self._hand_over()
+        elif self._state == _BY_TASK and self._body is not None:
             self._body.close()
             self._finish(None, GeneratorExit())
         if self._follower is not None:
             self._follower.close()
+
+    def _hand_over(self) -> None:
+        """A task or another operation owns this one now (it awaits it, or decides not to):
+        never report it as unawaited."""
+        self._creator = None
 
     # -- running the body and recording its outcome -----------------------------------------
 

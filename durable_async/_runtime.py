@@ -19,7 +19,7 @@ import heapq
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._backend import Backend
 from ._batcher import DEFAULT_WINDOW, CheckpointBatcher
@@ -44,8 +44,15 @@ from ._plugins import OperationEnd, OperationStart, PluginSet
 from ._quiescence import waiter_of
 from ._serdes import JsonSerdes, Serdes
 from ._store import Condition, OperationStore
+from ._unawaited import UnawaitedOperation
+
+if TYPE_CHECKING:
+    from ._operation import DurableOperation
 
 __all__ = ["ExecutionRuntime", "relaxed_gc"]
+
+SWEEP_MIN = 1024
+"""The fewest operations `ExecutionRuntime.track` holds before it drops those that started."""
 
 MAX_RESULT_CHARS = 6 * 1024 * 1024 - 50
 STABLE_HOPS = 2
@@ -128,6 +135,10 @@ class ExecutionRuntime:
         self._ending: asyncio.Future[None] = self._loop.create_future()
         self.fatal: BaseException | None = None
         self.suspended = False
+        self._created: list[DurableOperation[Any]] = []
+        self._sweep_at = SWEEP_MIN
+        self.unawaited: list[UnawaitedOperation] = []
+        """Once `run` returned: the operations the handler never awaited (see `track`)."""
 
     @property
     def ending(self) -> bool:
@@ -149,6 +160,20 @@ class ExecutionRuntime:
         # about them sooner (a task that ends does not make suspension possible on its own:
         # the check is polling while any task can run).
         self._tasks.add(task)
+
+    def track(self, op: DurableOperation[Any]) -> asyncio.Task[Any] | None:
+        """Note `op`, just created, to report it if it is never awaited; return its creator.
+
+        The creator is the task that registered last: the one whose call took the operation's
+        id. Operations started or handed over since the last sweep are dropped once the list
+        has doubled, so it holds few more than the operations still waiting to start.
+        """
+        created = self._created
+        if len(created) >= self._sweep_at:
+            created[:] = [o for o in created if o._creator is not None]
+            self._sweep_at = max(SWEEP_MIN, 2 * len(created))
+        created.append(op)
+        return self._last_task
 
     def enter_busy(self) -> None:
         """A step body starts executing: no suspension until `exit_busy`."""
@@ -294,16 +319,19 @@ class ExecutionRuntime:
             timer.cancel()
         out_of_time = timer is not None and timer.done() and not timer.cancelled()
         self._ending.cancel() if not self._ending.done() else None
+        output: InvocationOutput | None = None
         try:
             if out_of_time and not root.done():
-                return await self._deadline_output()
-            if root.done() and not root.cancelled() and self.batcher.failure is None:
+                output = await self._deadline_output()
+            elif root.done() and not root.cancelled() and self.batcher.failure is None:
                 output = await self._finish(root)
-                if self.fatal is None and self.batcher.failure is None:
-                    return output
-            return self._interrupted_output()
+                if self.fatal is not None or self.batcher.failure is not None:
+                    output = self._interrupted_output()
+            else:
+                output = self._interrupted_output()
+            return output
         finally:
-            await self._cleanup(root)
+            await self._cleanup(root, output)
 
     async def _root(self, main: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
         self.register()
@@ -356,7 +384,7 @@ class ExecutionRuntime:
             status=InvocationStatus.FAILED, error=ErrorObject.from_exception(error)
         )
 
-    async def _cleanup(self, root: asyncio.Task[Any]) -> None:
+    async def _cleanup(self, root: asyncio.Task[Any], output: InvocationOutput | None) -> None:
         if not self._ending.done():
             self._ending.cancel()
         leftovers = [t for t in (root, *self._tasks, self._poller) if t and not t.done()]
@@ -373,8 +401,29 @@ class ExecutionRuntime:
                     # A task brought down by the error that fails the invocation has been
                     # reported (as the invocation's error), whether or not anyone awaits it.
                     task.exception()
+        if (
+            output is not None
+            and output.status is not InvocationStatus.PENDING
+            and root.done()
+            and not root.cancelled()
+        ):
+            self.unawaited = self._never_awaited()
+        self._created.clear()
         if not pending:
             self._release()
+
+    def _never_awaited(self) -> list[UnawaitedOperation]:
+        """The operations that were never awaited by the tasks that created them and ended.
+
+        Called once the handler finished and the other tasks were cancelled: an operation
+        created by a task that was cancelled (or is still running) was cut off, not forgotten.
+        """
+        found: list[UnawaitedOperation] = []
+        for op in self._created:
+            task = op._creator
+            if task is not None and task.done() and not task.cancelled():
+                found.append(UnawaitedOperation.of(op))
+        return found
 
     def _release(self) -> None:
         """Let go of the invocation's operations and tasks once every task has ended.

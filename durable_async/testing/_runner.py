@@ -7,7 +7,7 @@ import inspect
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from .._clock import ManualClock
 from .._errors import BackendUnavailableError, DurableError
@@ -24,6 +24,7 @@ from .._models import (
     OperationType,
     OperationUpdate,
 )
+from .._unawaited import UnawaitedOperation, unawaited_error, warn_unawaited
 
 __all__ = ["LocalRunner", "RunResult", "RunningExecution"]
 
@@ -105,7 +106,13 @@ class RunningExecution:
         self._runner.backend.send_callback_heartbeat(callback_id)
 
     async def result(self) -> RunResult:
-        """Wait for the execution to end."""
+        """Wait for the execution to end.
+
+        Raises:
+            UnawaitedOperationError: the handler created an operation and never awaited it
+                (with the runner's default `unawaited="error"`); the execution itself ended as
+                it would in production.
+        """
         return await self._task
 
 
@@ -157,6 +164,12 @@ class LocalRunner:
             real time to wait for an outside event before skipping the clock to the next
             callback timeout (default `None`: wait for the event, or for the test to advance
             the clock).
+        unawaited: what to do when the handler finishes leaving a durable operation it created
+            never awaited (so it never ran; see `UnawaitedOperationWarning`): `"error"` (the
+            default) lets the execution end as in production, then raises
+            `UnawaitedOperationError` from `run()` or `result()`; `"warn"` issues the
+            production warning; `"ignore"` says nothing. Chained-invoke targets run by the
+            runner report to the run that invoked them.
 
     Example:
         ```python
@@ -173,13 +186,20 @@ class LocalRunner:
         max_invocations: int = 1000,
         always_replay: bool = False,
         callback_grace: float | None = None,
+        unawaited: Literal["error", "warn", "ignore"] = "error",
     ) -> None:
+        if unawaited not in ("error", "warn", "ignore"):
+            raise ValueError(f"unawaited must be 'error', 'warn' or 'ignore', got {unawaited!r}")
         self.handler = handler
+        self.unawaited = unawaited
         self.backend = backend or MemoryBackend()
         self.max_invocations = max_invocations
         self.always_replay = always_replay
         self.callback_grace = callback_grace
         self.functions: dict[str, DurableHandler[Any, Any] | Callable[[Any], Any]] = {}
+        # The unawaited operations of each execution being driven, by ARN; a chained invoke's
+        # child execution shares the list of the one that invoked it.
+        self._unawaited_by_arn: dict[str, list[UnawaitedOperation]] = {}
         if self.backend.invoker is None:
             self.backend.invoker = self._invoke
 
@@ -207,30 +227,63 @@ class LocalRunner:
         """
         return self._launch(self.backend.invocation_event(execution_arn))
 
-    def _launch(self, event: InvocationInput) -> RunningExecution:
-        task = asyncio.get_running_loop().create_task(self._drive(event))
+    def _launch(
+        self, event: InvocationInput, unawaited: list[UnawaitedOperation] | None = None
+    ) -> RunningExecution:
+        # What the event's state holds is noted now: a callback answered before the task first
+        # runs is news for its first invocation, not something to wait for afterwards.
+        seen = self.backend.changes(event.durable_execution_arn)
+        task = asyncio.get_running_loop().create_task(self._drive(event, unawaited, seen))
         return RunningExecution(self, event.durable_execution_arn, task)
 
-    async def _drive(self, event: Any) -> RunResult:
+    async def _drive(
+        self, event: InvocationInput, unawaited: list[UnawaitedOperation] | None, seen: int
+    ) -> RunResult:
+        """Run the execution to its end; then raise `UnawaitedOperationError` if asked to.
+
+        `unawaited` is the list of the run that invoked this execution (a chained invoke), which
+        reports the operations of both; `None` for an execution started on the runner.
+        """
+        found = [] if unawaited is None else unawaited
+        arn = event.durable_execution_arn
+        self._unawaited_by_arn[arn] = found
+        try:
+            result = await self._invoke_until_done(event, found, seen)
+        finally:
+            del self._unawaited_by_arn[arn]
+        if unawaited is None and found and self.unawaited == "error":
+            raise unawaited_error(found)
+        return result
+
+    async def _invoke_until_done(
+        self, event: InvocationInput, found: list[UnawaitedOperation], changes: int
+    ) -> RunResult:
+        """Invoke until the execution ends; `changes` counts the outside events (callbacks,
+        invoke results) that `event`'s state already holds."""
         backend = self.backend
         arn = event.durable_execution_arn
+        report = {"error": found.extend, "warn": warn_unawaited, "ignore": _ignore}[self.unawaited]
         invocations = 0
         while True:
             invocations += 1
             started = backend.clock.now()
-            changes = backend.changes(arn)
             if invocations > self.max_invocations:
                 raise DurableError(
                     f"execution {arn} still running after {invocations - 1} invocations"
                 )
             if self.always_replay:
                 try:
-                    output = await self.handler.invoke_output(event, backend=_Crashing(backend))
+                    output = await self.handler.invoke_output(
+                        event, backend=_Crashing(backend), _report_unawaited=report
+                    )
                 except _SimulatedCrash:
                     event = backend.invocation_event(arn)
+                    changes = backend.changes(arn)
                     continue
             else:
-                output = await self.handler.invoke_output(event, backend=backend)
+                output = await self.handler.invoke_output(
+                    event, backend=backend, _report_unawaited=report
+                )
             backend.complete_invocation(
                 arn, output, started=started, request_id=f"local-{invocations}"
             )
@@ -239,6 +292,7 @@ class LocalRunner:
             if backend.changes(arn) == changes:
                 await self._next_event(arn)
             event = backend.invocation_event(arn)
+            changes = backend.changes(arn)
         summary = backend.get_execution(arn)
         result = summary.get("Result")
         return RunResult(
@@ -283,14 +337,20 @@ class LocalRunner:
                 )
             )
         if isinstance(target, DurableHandler):
-            child = LocalRunner(target, backend=self.backend)
+            child = LocalRunner(target, backend=self.backend, unawaited=self.unawaited)
             child.functions = self.functions
+            child._unawaited_by_arn = self._unawaited_by_arn  # grandchildren find their caller
             event = self.backend.start_execution(
                 input_payload=payload or "null", invoked_by=request
             )
-            await child._launch(event).result()
+            caller = self._unawaited_by_arn.get(request.caller_arn)
+            await child._launch(event, caller).result()
             return self.backend.invoke_outcome(event.durable_execution_arn)
         value = target(json.loads(payload) if payload else None)
         if inspect.isawaitable(value):
             value = await value
         return InvokeOutcome(result=json.dumps(value))
+
+
+def _ignore(operations: Sequence[UnawaitedOperation]) -> None:
+    """`unawaited="ignore"`: say nothing."""
