@@ -22,6 +22,7 @@ from ._ids import lane_operation_id, operation_id
 from ._lineage import Lineage, current_lineage
 from ._logger import ReplayAwareLogger
 from ._models import Operation, OperationType
+from ._names import check_name, check_names
 from ._operation import DurableOperation
 from ._retry import RetryLike
 from ._runtime import ExecutionRuntime
@@ -150,6 +151,8 @@ class DurableContext(CoordinationOps):
                 f"{scope.name or scope.operation_id!r}; step bodies cannot hold durable "
                 "operations (use a child context to nest them)"
             )
+        if name is not None:
+            check_name(name, sub_type)  # before any side effect: the service would refuse it
         runtime = self._runtime
         runtime.register()
         node = current_lineage.get()
@@ -436,6 +439,7 @@ class DurableContext(CoordinationOps):
             raise ValidationError(f"max_concurrency must be >= 1, got {options.max_concurrency}")
         if options.nesting not in tuple(Nesting):
             raise ValidationError(f"nesting must be 'nested' or 'flat', got {options.nesting!r}")
+        check_names(options.item_names, item_sub_type)
         runtime = self._runtime
         item_serdes = options.item_serdes or runtime.serdes
 

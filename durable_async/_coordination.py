@@ -25,6 +25,7 @@ from ._errors import (
 )
 from ._invoke import run_invoke
 from ._models import OperationType
+from ._names import check_name
 from ._operation import DurableOperation
 from ._retry import RetryLike, RetryPolicy
 from ._serdes import Serdes
@@ -333,6 +334,7 @@ def _first(
     sub_type: str,
 ) -> DurableOperation[Any]:
     runtime, parent = host._runtime, host._parent_id
+    check_name(name, sub_type)  # before taking the operations over: a refused call drops none
     for op in ops:
         # The combinator owns them now: it awaits them, or, on replay, only the recorded
         # winner; if it is itself never awaited, it is the one reported.

@@ -28,7 +28,7 @@ BaseException
         │                            check raised
         ├── AllOperationsFailedError
         │                            ctx.any(...): every operation failed
-        ├── ValidationError ........ an operation was called with an invalid argument
+        ├── ValidationError ........ an invalid argument (to an operation or a retry policy)
         └── BackendError ........... talking to the durable execution service failed
             ├── StaleCheckpointTokenError
             │                        a newer invocation owns the execution; this one ends
