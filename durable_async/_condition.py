@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._duration import DurationLike
-from ._errors import WaitForConditionError
+from ._errors import ValidationError, WaitForConditionError
 from ._models import (
     ErrorObject,
     Operation,
@@ -17,7 +17,14 @@ from ._models import (
     OperationUpdate,
     StepOptions,
 )
-from ._retry import Jitter, backoff_seconds
+from ._retry import (
+    Jitter,
+    backoff_seconds,
+    check_attempts,
+    check_backoff,
+    check_delay_seconds,
+    clamp_delay,
+)
 from ._serdes import Serdes
 from ._step import error_object, operation_error, run_attempt
 
@@ -32,10 +39,19 @@ _S = OperationStatus
 
 @dataclass(frozen=True)
 class WaitDecision:
-    """Stop polling (`done`), or check again after `delay_seconds`."""
+    """Stop polling (`done`), or check again after `delay_seconds`.
+
+    The delay is sent clamped to what the service takes, 1 to 31,622,400 seconds.
+
+    Raises:
+        ValidationError: `delay_seconds` is not an `int`.
+    """
 
     done: bool
     delay_seconds: int = 1
+
+    def __post_init__(self) -> None:
+        check_delay_seconds(self.delay_seconds, "WaitDecision")
 
 
 @dataclass(frozen=True)
@@ -44,11 +60,16 @@ class WaitStrategy(Generic[S]):
 
     Args:
         until: returns True when the state means "done".
-        max_attempts: checks in all before giving up with `WaitForConditionError`.
-        initial_delay: delay after the first check.
-        max_delay: upper bound of any delay.
-        backoff_rate: growth factor between checks.
+        max_attempts: checks in all before giving up with `WaitForConditionError`; an int >= 1.
+        initial_delay: delay after the first check: 1 to 31,622,400 whole seconds.
+        max_delay: upper bound of any delay, at least `initial_delay`; anything above the
+            service's maximum of 31,622,400 s (`math.inf` included) means that maximum.
+        backoff_rate: growth factor between checks, a finite number >= 1 (growth saturates at
+            `max_delay`).
         jitter: `"full"`, `"half"` or `"none"` (as for `RetryPolicy`).
+
+    Raises:
+        ValidationError: at construction, naming the field, when a value is out of its range.
 
     Example:
         ```python
@@ -65,6 +86,14 @@ class WaitStrategy(Generic[S]):
     max_delay: DurationLike = 300
     backoff_rate: float = 1.5
     jitter: Jitter = "none"
+
+    def __post_init__(self) -> None:
+        if not callable(self.until):
+            raise ValidationError(f"WaitStrategy until must be callable, got {self.until!r}")
+        check_attempts(self.max_attempts, "WaitStrategy")
+        check_backoff(
+            "WaitStrategy", self.initial_delay, self.max_delay, self.backoff_rate, self.jitter
+        )
 
     def __call__(self, state: S, attempt: int) -> WaitDecision:
         """Decide after check number `attempt` (1-based) produced `state`."""
@@ -94,6 +123,8 @@ async def run_wait_for_condition(
     serdes: Serdes,
 ) -> Any:
     """Run checks, carrying the state in the operation's RETRY payloads, until done."""
+    if max_attempts is not None:
+        check_attempts(max_attempts, f"wait_for_condition {name or op_id!r}")
 
     def update(action: OperationAction, **fields: Any) -> OperationUpdate:
         return OperationUpdate(
@@ -150,5 +181,5 @@ async def run_wait_for_condition(
             )
             await runtime.send(update(OperationAction.FAIL, error=error))
             raise operation_error(WaitForConditionError, error, op_id, name)
-        opts = StepOptions(next_attempt_delay_seconds=max(1, decision.delay_seconds))
+        opts = StepOptions(next_attempt_delay_seconds=clamp_delay(decision.delay_seconds))
         op = await runtime.send(update(OperationAction.RETRY, payload=payload, step_options=opts))

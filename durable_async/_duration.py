@@ -9,7 +9,7 @@ from typing import Union
 
 from ._errors import ValidationError
 
-__all__ = ["Duration", "DurationLike", "to_seconds"]
+__all__ = ["MAX_SECONDS", "Duration", "DurationLike", "to_capped_seconds", "to_seconds"]
 
 MAX_SECONDS = 31_622_400  # the service's upper bound for WaitSeconds and NextAttemptDelaySeconds
 
@@ -57,17 +57,34 @@ def to_seconds(value: DurationLike, *, what: str = "duration") -> int:
     Raises:
         ValidationError: the value is not a duration, is fractional, or is out of bounds.
     """
+    return _bounded(_as_seconds(value, what), what)
+
+
+def to_capped_seconds(value: DurationLike, *, what: str = "duration") -> int:
+    """Like `to_seconds`, but a value above the service's maximum (infinity included) means the
+    maximum, 31,622,400 s: for upper bounds such as a retry policy's `max_delay`.
+
+    Raises:
+        ValidationError: the value is not a duration, is NaN, fractional, or below 1 s.
+    """
+    seconds = _as_seconds(value, what)
+    return MAX_SECONDS if seconds > MAX_SECONDS else _bounded(seconds, what)
+
+
+def _as_seconds(value: DurationLike, what: str) -> float:
     if isinstance(value, Duration):
-        seconds: float = value.seconds
-    elif isinstance(value, dt.timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = value
-    else:
-        raise ValidationError(
-            f"{what} must be seconds, a timedelta or a Duration, got {type(value).__name__}"
-        )
-    if not math.isfinite(seconds) or seconds != int(seconds):
+        return value.seconds
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    raise ValidationError(
+        f"{what} must be seconds, a timedelta or a Duration, got {type(value).__name__}"
+    )
+
+
+def _bounded(seconds: float, what: str) -> int:
+    if isinstance(seconds, float) and not (math.isfinite(seconds) and seconds.is_integer()):
         raise ValidationError(f"{what} must be a whole number of seconds, got {seconds!r}")
     if not 1 <= seconds <= MAX_SECONDS:
         raise ValidationError(

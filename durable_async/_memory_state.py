@@ -28,6 +28,7 @@ from ._models import (
 __all__ = ["MAX_PAYLOAD_BYTES", "ExecutionRecord", "reject"]
 
 MAX_PAYLOAD_BYTES = 256 * 1024
+MAX_DELAY = 31_622_400  # the API model's bound on WaitSeconds and NextAttemptDelaySeconds
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SUBTYPE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _A = OperationAction
@@ -317,8 +318,8 @@ class ExecutionRecord:
         details: dict[str, Any] = {}
         if u.type is _T.WAIT:
             secs = u.wait_options.wait_seconds if u.wait_options else None
-            if not secs or secs < 1:
-                raise reject(f"WAIT {u.id} needs WaitOptions.WaitSeconds >= 1")
+            if not secs or not 1 <= secs <= MAX_DELAY:
+                raise reject(f"WAIT {u.id} needs WaitOptions.WaitSeconds in 1..{MAX_DELAY}")
             end = h._ts(now + secs)
             op = op.model_copy(update={"wait_details": WaitDetails(scheduled_end_timestamp=end)})
             details = {"Duration": secs, "ScheduledEndTimestamp": end}
@@ -360,8 +361,10 @@ class ExecutionRecord:
             raise reject(f"STEP {u.id} is {cur.status.value}; {u.action.value} needs STARTED")
         if u.action is _A.RETRY:
             delay = u.step_options.next_attempt_delay_seconds if u.step_options else None
-            if not delay or delay < 1:
-                raise reject(f"RETRY of STEP {u.id} needs StepOptions.NextAttemptDelaySeconds >= 1")
+            if not delay or not 1 <= delay <= MAX_DELAY:
+                raise reject(
+                    f"RETRY of STEP {u.id} needs NextAttemptDelaySeconds in 1..{MAX_DELAY}"
+                )
             new = StepDetails(
                 attempt=attempt + 1,
                 next_attempt_timestamp=h._ts(now + delay),

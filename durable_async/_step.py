@@ -27,7 +27,7 @@ from ._models import (
     StepOptions,
 )
 from ._plugins import AttemptEnd, AttemptStart
-from ._retry import RetryDecision, RetryLike, RetryPolicy
+from ._retry import RetryDecision, RetryLike, RetryPolicy, clamp_delay
 from ._serdes import Serdes
 from ._task_context import StepScope, current_step
 
@@ -163,8 +163,7 @@ async def run_step(
             raise TypeError(f"retry strategy of step {name or op_id!r} returned {decision!r}")
         error = error_object(exc)
         if decision.retry:
-            delay = max(1, decision.delay_seconds)
-            opts = StepOptions(next_attempt_delay_seconds=delay)
+            opts = StepOptions(next_attempt_delay_seconds=clamp_delay(decision.delay_seconds))
             return await runtime.send(update(OperationAction.RETRY, error=error, step_options=opts))
         return await runtime.send(update(OperationAction.FAIL, error=error))
 
