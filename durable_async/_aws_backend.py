@@ -6,7 +6,16 @@ creates one aiobotocore `lambda` client on first use and keeps it for the life o
 a warm Lambda sandbox pays for the client (and its connection pool) once, not per invocation.
 
 botocore's standard retry mode already retries throttling, server errors and dropped connections
-(`max_attempts` in total). What is still failing afterwards is mapped to the runtime's errors:
+(`max_attempts` in total). botocore's own timeouts (60 s to connect, 60 s per read) are sized for
+long-lived processes: five such attempts outlast most Lambda invocations. The client here connects
+within 5 s (a TCP and TLS handshake to a regional endpoint takes milliseconds, so a slower one is a
+broken path worth retrying on a new connection) and waits up to 50 s for a response (the official
+SDK's value: a checkpoint may carry 750 KiB and a state page many operations, and abandoning a
+request the service is still applying only makes it redo the work). The invocation's deadline, not
+these timeouts, bounds the whole. The user agent names this SDK (`durable-async/<version>`). A
+`config` given to `AwsBackend` overrides any of these; an injected client is used as it is.
+
+What is still failing after the retries is mapped to the runtime's errors:
 
 | service answer                                              | raised                      |
 | ----------------------------------------------------------- | --------------------------- |
@@ -19,6 +28,7 @@ botocore's standard retry mode already retries throttling, server errors and dro
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import os
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
@@ -48,7 +58,7 @@ from ._errors import (
 )
 from ._models import CheckpointResponse, ExecutionState, Operation, OperationUpdate
 
-__all__ = ["AwsBackend"]
+__all__ = ["CONNECT_TIMEOUT", "READ_TIMEOUT", "AwsBackend", "client_config", "user_agent_extra"]
 
 _CHECKPOINT = "CheckpointDurableExecution"
 _GET_STATE = "GetDurableExecutionState"
@@ -64,6 +74,8 @@ _CONNECTION_ERRORS = (
     HTTPClientError,
 )
 _MAX_PAGE = 1000
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 50.0
 _UPDATES = TypeAdapter(list[OperationUpdate])
 
 
@@ -73,6 +85,29 @@ def updates_to_wire(updates: Sequence[OperationUpdate]) -> list[dict[str, Any]]:
         updates if isinstance(updates, list) else list(updates), by_alias=True, exclude_none=True
     )
     return wire
+
+
+def user_agent_extra() -> str:
+    """What this SDK adds to the client's user agent: `durable-async/<version>`."""
+    try:
+        version = importlib.metadata.version("durable-async")
+    except importlib.metadata.PackageNotFoundError:  # running from a source tree
+        version = "unknown"
+    return f"durable-async/{version}"
+
+
+def client_config(max_attempts: int, override: Config | None = None) -> Config:
+    """The client settings: timeouts that fit an invocation, standard retries, the user agent;
+    whatever `override` sets explicitly wins."""
+    # botocore reads `max_attempts` as retries after the first try; `total_max_attempts`
+    # counts every attempt, which is what this backend's `max_attempts` means.
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
+        user_agent_extra=user_agent_extra(),
+    )
+    return config if override is None else config.merge(override)
 
 
 def _default_region() -> str:
@@ -136,6 +171,9 @@ class AwsBackend:
         session: the aiobotocore session to create the client from; default: a new one.
         max_attempts: botocore's standard-mode attempts (first try included) for throttling,
             server errors and dropped connections.
+        config: a botocore `Config` for the client this backend creates; the options it sets
+            override this backend's (5 s to connect, 50 s per read, `max_attempts` standard-mode
+            retries, `durable-async/<version>` in the user agent), the others are kept.
 
     Without `client`, one client is created on first use and reused by every later call, across
     the invocations of a warm process. `aclose()`, or leaving `async with AwsBackend(...)`,
@@ -156,6 +194,7 @@ class AwsBackend:
         region_name: str | None = None,
         session: Any = None,
         max_attempts: int = 5,
+        config: Config | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
@@ -164,7 +203,7 @@ class AwsBackend:
         self._endpoint_url = endpoint_url
         self._region_name = region_name or _default_region()
         self._session: Any = session
-        self._max_attempts = max_attempts
+        self._config = client_config(max_attempts, config)
         self._stack: AsyncExitStack | None = None
         self._lock: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -205,9 +244,6 @@ class AwsBackend:
             from aiobotocore.session import get_session
 
             self._session = get_session()
-        # botocore reads `max_attempts` as retries after the first try; `total_max_attempts`
-        # counts every attempt, which is what this backend's `max_attempts` means.
-        config = Config(retries={"mode": "standard", "total_max_attempts": self._max_attempts})
         stack = AsyncExitStack()
         try:
             client = await stack.enter_async_context(
@@ -215,7 +251,7 @@ class AwsBackend:
                     "lambda",
                     region_name=self._region_name,
                     endpoint_url=self._endpoint_url,
-                    config=config,
+                    config=self._config,
                 )
             )
         except BaseException:

@@ -50,11 +50,25 @@ class BatcherStats:
     bytes: int = 0
 
 
+def _utf8_len(text: str) -> int:
+    """The UTF-8 size of `text`; for ASCII (most payloads) `isascii` reads a flag, no copy."""
+    return len(text) if text.isascii() else len(text.encode())
+
+
 def _size(update: OperationUpdate) -> int:
-    # Ids, names and the envelope are small next to payloads; 200 bytes covers them.
-    size = 200 + (len(update.payload) if update.payload else 0)
-    if update.error is not None:
-        size += len(update.error.error_message or "") + len(update.error.error_data or "")
+    """The bytes `update` adds to a request: its strings as UTF-8 (a character count would let
+    non-ASCII text, 2 to 4 bytes a character, overflow the request), plus 200 for the ids, the
+    sub-type and the envelope."""
+    size = 200 + (len(update.name) if update.name else 0)  # names are ASCII: checked at the call
+    if update.payload:
+        size += _utf8_len(update.payload)
+    error = update.error
+    if error is not None:
+        for text in (error.error_type, error.error_message, error.error_data):
+            if text:
+                size += _utf8_len(text)
+        if error.stack_trace:
+            size += sum(_utf8_len(line) + 4 for line in error.stack_trace)
     return size
 
 
