@@ -107,7 +107,9 @@ class DurablePlugin:
     run when a checkpoint response of this invocation shows an operation starting or ending
     (async ones as tasks) — an operation that changed between invocations, such as a wait whose
     timer fired while the function was suspended, is not reported; attempt hooks run in the
-    task of the step, right before and after its body, so their order is deterministic.
+    task of the step, right before and after its body, so their order is deterministic. The two
+    kinds are not ordered against each other: a body running in a worker thread may end before
+    or after the response that reports its step started.
 
     Example:
         ```python

@@ -193,6 +193,9 @@ async def test_map_replays_from_its_recorded_result_without_rerunning_items() ->
     assert runs == {1: 1, 2: 1, 3: 1}
 
 
+# CPU-bound: about 10 s on an idle 2-core machine, several times that under load; the suite's
+# 30 s timeout is there to catch hangs, so this test gets a bound that only a hang reaches.
+@pytest.mark.timeout(300)
 async def test_a_ten_thousand_item_map_finishes_in_one_invocation() -> None:
     async def item(ctx: DurableContext, value: int, index: int) -> int:
         return await ctx.step(lambda: value, name="v")
