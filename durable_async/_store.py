@@ -8,7 +8,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel
 
-from ._models import Operation, OperationType
+from ._models import Operation
 
 __all__ = ["Compactor", "OperationStore"]
 
@@ -108,10 +108,6 @@ class OperationStore:
             self._compact(op)
             self._ops[op.id] = op
         self._observer = observer
-        self._recorded: dict[str | None, int] = {}
-        for op in self._ops.values():
-            if op.type is not OperationType.EXECUTION:
-                self._recorded[op.parent_id] = self._recorded.get(op.parent_id, 0) + 1
         # One watcher per operation is the rule (a list only when there are more), and
         # `_waiting` counts the watchers not resolved here: a watcher cancelled by its task
         # still counts until `waiting()` looks.
@@ -124,10 +120,6 @@ class OperationStore:
 
     def __len__(self) -> int:
         return len(self._ops)
-
-    def recorded_children(self, parent_id: str | None) -> int:
-        """How many operations of context `parent_id` the invocation started with."""
-        return self._recorded.get(parent_id, 0)
 
     def values(self) -> list[Operation]:
         """Every operation, in the order first seen."""
@@ -203,7 +195,6 @@ class OperationStore:
     def clear(self) -> None:
         """Forget every operation and watcher (the invocation has ended)."""
         self._ops.clear()
-        self._recorded.clear()
         self._watchers.clear()
         self._waiting = 0
         self._compact.clear()
