@@ -105,17 +105,18 @@ class DurableContext(CoordinationOps):
         service completed between invocations (a wait, a callback, an invoke) is where the task
         starts running new code.
         """
-        lane = self._lane_of(current_lineage.get())
-        if lane is None or lane.live:
+        node = current_lineage.get()
+        if node is None:
+            return False
+        lane = self._lane_of(node)
+        if lane.live:
             return False
         if self._runtime.store.get(self._lane_id(lane, lane.count + 1)) is not None:
             return True
         return lane.tail_replays
 
-    def _lane_of(self, node: Lineage | None) -> _Lane | None:
-        """The calling task's operation counter in this context."""
-        if node is None:
-            return None
+    def _lane_of(self, node: Lineage) -> _Lane:
+        """The operation counter of the task running `node` in this context."""
         if not node.path and node.origin == self._scope:
             return self._home
         lanes = self._lanes
@@ -156,8 +157,7 @@ class DurableContext(CoordinationOps):
         runtime = self._runtime
         runtime.register()
         node = current_lineage.get()
-        lane = self._lane_of(node)
-        if lane is None or not node.claim(asyncio.current_task()):  # type: ignore[union-attr]
+        if node is None or not node.claim(asyncio.current_task()):
             raise DurableError(
                 f"durable operation {sub_type} {name!r} called from a task the runtime cannot "
                 "place in the handler's task tree: it was created outside the handler, or "
@@ -165,6 +165,7 @@ class DurableContext(CoordinationOps):
                 "factory replaced while the handler runs); create tasks with "
                 "asyncio.create_task, TaskGroup or gather from handler code"
             )
+        lane = self._lane_of(node)
         lane.count += 1
         op_id = self._lane_id(lane, lane.count)
         existing = runtime.store.get(op_id)

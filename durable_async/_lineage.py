@@ -105,11 +105,10 @@ class _LineageTaskFactory:
     ) -> asyncio.Future[Any]:
         if self.active and not _pinned.get():
             given: Context | None = kwargs.get("context")
-            source = given if given is not None else None
-            parent = source.get(current_lineage) if source is not None else current_lineage.get()
+            parent = given.get(current_lineage) if given is not None else current_lineage.get()
             if parent is not None:
                 in_step = (
-                    source.get(current_step) if source is not None else current_step.get()
+                    given.get(current_step) if given is not None else current_step.get()
                 ) is not None
                 context = given.copy() if given is not None else copy_context()
                 context.run(current_lineage.set, None if in_step else parent.child())
