@@ -50,6 +50,7 @@ from ._errors import StepError as StepError
 from ._errors import SuspendExecution as SuspendExecution
 from ._errors import UnawaitedOperationError as UnawaitedOperationError
 from ._errors import UnawaitedOperationWarning as UnawaitedOperationWarning
+from ._errors import UnexpectedCancellationError as UnexpectedCancellationError
 from ._errors import ValidationError as ValidationError
 from ._errors import WaitForConditionError as WaitForConditionError
 from ._handler import DurableHandler as DurableHandler
@@ -132,6 +133,7 @@ __all__ = [
     "SystemClock",
     "UnawaitedOperationError",
     "UnawaitedOperationWarning",
+    "UnexpectedCancellationError",
     "ValidationError",
     "WaitDecision",
     "WaitForConditionError",

@@ -117,6 +117,7 @@ class CheckpointBatcher:
         self._flusher: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self.failure: BaseException | None = None
+        self.closed = False
         self.finished = False
         self.stats = BatcherStats()
 
@@ -132,8 +133,7 @@ class CheckpointBatcher:
 
     def enqueue(self, update: OperationUpdate, *, wait: bool) -> _Waiter | None:
         """Queue `update`; with `wait`, flush now and return a future of its acknowledgement."""
-        if self.failure is not None:
-            raise SuspendExecution(f"checkpointing failed: {self.failure}")
+        self._check_open()
         if len(self._queue) >= MAX_UPDATES:
             self._compact(update)  # it waits at least one round trip, maybe behind thousands
         if not wait:
@@ -158,8 +158,7 @@ class CheckpointBatcher:
 
     def poll(self) -> asyncio.Future[None]:
         """Ask for a request even with nothing queued, to read state the service changed."""
-        if self.failure is not None:
-            raise SuspendExecution(f"checkpointing failed: {self.failure}")
+        self._check_open()
         fut: asyncio.Future[None] = self._loop.create_future()
         self._pollers.append(fut)
         self._kick()
@@ -176,8 +175,16 @@ class CheckpointBatcher:
             except SuspendExecution:
                 return
 
+    def _check_open(self) -> None:
+        if self.failure is not None:
+            raise SuspendExecution(f"checkpointing failed: {self.failure}")
+        if self.closed:
+            raise SuspendExecution("the invocation has ended: nothing more is checkpointed")
+
     def close(self) -> None:
-        """Stop the flusher; queued fire-and-forget updates are dropped."""
+        """Stop the flusher and refuse new updates; queued fire-and-forget updates are
+        dropped."""
+        self.closed = True
         if self._timer is not None:
             self._timer.cancel()
         if self._flusher is not None:
@@ -203,7 +210,7 @@ class CheckpointBatcher:
         self._wake.set()
         flusher = self._flusher
         if flusher is None or flusher.done():
-            self._flusher = spawn(self._run())
+            self._flusher = spawn(self._run(), detached=True)
 
     async def _run(self) -> None:
         while True:

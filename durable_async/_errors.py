@@ -85,6 +85,7 @@ __all__ = [
     "SuspendExecution",
     "UnawaitedOperationError",
     "UnawaitedOperationWarning",
+    "UnexpectedCancellationError",
     "ValidationError",
     "WaitForConditionError",
 ]
@@ -124,6 +125,15 @@ class DurableCallInStepError(DurableError):
 
     Step bodies are plain code that runs at least/at most once per attempt; they cannot hold
     durable operations. Use a child context for nesting.
+    """
+
+
+class UnexpectedCancellationError(DurableError):
+    """Handler code or a step body raised `asyncio.CancelledError` without being cancelled.
+
+    That happens when code awaits a task or future that was cancelled (often one it cancelled
+    itself). The invocation was not cancelled, so it is an error of the step or handler that let
+    it escape, recorded like any other; the original `CancelledError` is its `__cause__`.
     """
 
 

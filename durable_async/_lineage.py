@@ -29,7 +29,14 @@ from typing import Any, TypeVar
 
 from ._task_context import current_step
 
-__all__ = ["Lineage", "current_lineage", "fresh_root", "spawn", "task_lineage"]
+__all__ = [
+    "Lineage",
+    "current_lineage",
+    "fresh_root",
+    "invocation_tasks",
+    "spawn",
+    "task_lineage",
+]
 
 T = TypeVar("T")
 
@@ -82,6 +89,12 @@ class Lineage:
 current_lineage: ContextVar[Lineage | None] = ContextVar("durable_async_lineage", default=None)
 """The lineage of the running task; `None` outside durable handler code."""
 
+invocation_tasks: ContextVar[weakref.WeakSet[asyncio.Task[Any]] | None] = ContextVar(
+    "durable_async_invocation_tasks", default=None
+)
+"""Every task user code created during the running invocation (the runtime cancels those still
+running when the invocation ends); `None` outside durable handler code."""
+
 _pinned: ContextVar[bool] = ContextVar("durable_async_pinned", default=False)
 """Set (in the creating task) while the runtime creates a task with a lineage it chose."""
 
@@ -103,22 +116,28 @@ class _LineageTaskFactory:
     def __call__(
         self, loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any
     ) -> asyncio.Future[Any]:
-        if self.active and not _pinned.get():
-            given: Context | None = kwargs.get("context")
-            parent = given.get(current_lineage) if given is not None else current_lineage.get()
-            if parent is not None:
-                in_step = (
-                    given.get(current_step) if given is not None else current_step.get()
-                ) is not None
-                context = given.copy() if given is not None else copy_context()
-                context.run(current_lineage.set, None if in_step else parent.child())
-                if given is not None:
-                    kwargs["context"] = context
-                else:
-                    # The chained factory was called without a context (the legacy form):
-                    # create the task inside ours, which the task then copies.
-                    return context.run(self._create, loop, coro, kwargs)
-        return self._create(loop, coro, kwargs)
+        if not self.active or _pinned.get():
+            return self._create(loop, coro, kwargs)
+        given: Context | None = kwargs.get("context")
+        source = given if given is not None else copy_context()
+        members = source.get(invocation_tasks)
+        parent = source.get(current_lineage)
+        if parent is None:
+            task = self._create(loop, coro, kwargs)
+        else:
+            in_step = source.get(current_step) is not None
+            context = source.copy() if given is not None else source
+            context.run(current_lineage.set, None if in_step else parent.child())
+            if given is not None:
+                kwargs["context"] = context
+                task = self._create(loop, coro, kwargs)
+            else:
+                # The chained factory was called without a context (the legacy form):
+                # create the task inside ours, which the task then copies.
+                task = context.run(self._create, loop, coro, kwargs)
+        if members is not None:
+            members.add(task)  # type: ignore[arg-type]  # a factory makes tasks, typed Future
+        return task
 
     def _create(
         self, loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], kwargs: Any
@@ -167,19 +186,33 @@ def _installed(loop: asyncio.AbstractEventLoop, factory: _LineageTaskFactory) ->
 
 
 def spawn(
-    coro: Coroutine[Any, Any, T], lineage: Lineage | None = None, *, name: str | None = None
+    coro: Coroutine[Any, Any, T],
+    lineage: Lineage | None = None,
+    *,
+    name: str | None = None,
+    detached: bool = False,
 ) -> asyncio.Task[T]:
     """Create a task with exactly `lineage` (default: none), taking no index of the creator.
 
     The runtime creates its own tasks with this, so they never shift user tasks' numbering.
+    A task that runs user code (a map item, a combinator's operation) belongs to the invocation
+    like the tasks user code creates; a `detached` one (the checkpoint flusher, a timer, a plugin
+    hook) does not, nor do the tasks it creates (a backend's connection pool, say), so the end of
+    the invocation does not cancel them.
     """
     context = copy_context()
     context.run(current_lineage.set, lineage)
+    if detached:
+        context.run(invocation_tasks.set, None)
     token = _pinned.set(True)
     try:
-        return asyncio.get_running_loop().create_task(coro, name=name, context=context)
+        task = asyncio.get_running_loop().create_task(coro, name=name, context=context)
     finally:
         _pinned.reset(token)
+    members = context.get(invocation_tasks)
+    if members is not None:
+        members.add(task)
+    return task
 
 
 @contextmanager

@@ -156,7 +156,7 @@ class PluginSet:
         for plugin in self.plugins:
             result = self._call(plugin, hook, event)
             if inspect.isawaitable(result):
-                task = spawn(self._guard(plugin, hook, result))
+                task = spawn(self._guard(plugin, hook, result), detached=True)
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 

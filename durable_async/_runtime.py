@@ -17,6 +17,7 @@ import asyncio
 import gc
 import heapq
 import threading
+import weakref
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -29,8 +30,9 @@ from ._errors import (
     InvocationDeadlineError,
     StaleCheckpointTokenError,
     SuspendExecution,
+    UnexpectedCancellationError,
 )
-from ._lineage import Lineage, spawn, task_lineage
+from ._lineage import Lineage, invocation_tasks, spawn, task_lineage
 from ._models import (
     ErrorObject,
     InvocationOutput,
@@ -125,6 +127,8 @@ class ExecutionRuntime:
         )
         self._loop = asyncio.get_running_loop()
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Every task user code created during the invocation, durable or not.
+        self._members: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
         self._last_task: asyncio.Task[Any] | None = None
         self._busy = 0
         self._timers: list[tuple[float, str]] = []
@@ -199,7 +203,7 @@ class ExecutionRuntime:
         if due is not None:
             heapq.heappush(self._timers, (due, op_id))
             if self._poller is None or self._poller.done():
-                self._poller = spawn(self._poll_timers())
+                self._poller = spawn(self._poll_timers(), detached=True)
         self.poke()
         return fut
 
@@ -312,15 +316,16 @@ class ExecutionRuntime:
         waiters: set[asyncio.Future[Any]] = {root, self._ending}
         timer = None
         if deadline is not None:
-            timer = spawn(self.clock.sleep_until(deadline))
+            timer = spawn(self.clock.sleep_until(deadline), detached=True)
             waiters.add(timer)
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        if timer is not None:
-            timer.cancel()
-        out_of_time = timer is not None and timer.done() and not timer.cancelled()
-        self._ending.cancel() if not self._ending.done() else None
         output: InvocationOutput | None = None
         try:
+            # Cancelled here (the caller gave up on the invocation), the `finally` still stops
+            # every task of it.
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            out_of_time = timer is not None and timer.done() and not timer.cancelled()
+            if not self._ending.done():
+                self._ending.cancel()
             if out_of_time and not root.done():
                 output = await self._deadline_output()
             elif root.done() and not root.cancelled() and self.batcher.failure is None:
@@ -331,11 +336,34 @@ class ExecutionRuntime:
                 output = self._interrupted_output()
             return output
         finally:
+            if timer is not None:
+                timer.cancel()
             await self._cleanup(root, output)
 
     async def _root(self, main: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+        invocation_tasks.set(self._members)  # the tasks the handler creates join the set
         self.register()
-        return await main()
+        try:
+            return await main()
+        except asyncio.CancelledError as exc:
+            self.check_cancellation(exc, "the handler")
+            raise
+
+    def check_cancellation(self, exc: asyncio.CancelledError, who: str) -> None:
+        """Raise `UnexpectedCancellationError` if `who` let `exc` escape on its own: the current
+        task is not being cancelled and the invocation is not ending."""
+        task = asyncio.current_task()
+        if (
+            isinstance(exc, SuspendExecution)
+            or self._ending.done()
+            or task is None
+            or task.cancelling()
+        ):
+            return
+        raise UnexpectedCancellationError(
+            f"{who} raised CancelledError ({exc!r}) though its task was not cancelled; it "
+            "probably awaited a task or future that was cancelled"
+        ) from exc
 
     async def _finish(self, root: asyncio.Task[Any]) -> InvocationOutput:
         exc = root.exception()
@@ -387,7 +415,9 @@ class ExecutionRuntime:
     async def _cleanup(self, root: asyncio.Task[Any], output: InvocationOutput | None) -> None:
         if not self._ending.done():
             self._ending.cancel()
-        leftovers = [t for t in (root, *self._tasks, self._poller) if t and not t.done()]
+        leftovers = [
+            t for t in (root, *self._tasks, *self._members, self._poller) if t and not t.done()
+        ]
         for task in leftovers:
             task.cancel("durable execution suspended")
         self.batcher.close()
@@ -434,6 +464,7 @@ class ExecutionRuntime:
         self.store.clear()
         self.batcher.release()
         self._tasks.clear()
+        self._members.clear()
         self._last_task = None
         self._snapshot = None
         self._timers.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import traceback
@@ -115,7 +116,11 @@ async def run_attempt(
         if plugins:
             plugins.emit("on_attempt_start", AttemptStart(*ident))
         try:
-            value = await call_body(fn, args)
+            try:
+                value = await call_body(fn, args)
+            except asyncio.CancelledError as cancelled:
+                runtime.check_cancellation(cancelled, f"the body of step {name or op_id!r}")
+                raise
         except Exception as exc:
             if plugins:
                 plugins.emit("on_attempt_end", AttemptEnd(*ident, "FAILED", exc))
