@@ -13,13 +13,21 @@ from ._aws_runner import FunctionError as FunctionError
 from ._aws_runner import Invocation as Invocation
 from ._aws_runner import LambdaEndpoint as LambdaEndpoint
 from ._aws_runner import runner_available as runner_available
+from ._faults import BackendCall as BackendCall
+from ._faults import Fault as Fault
+from ._faults import FaultRule as FaultRule
+from ._faults import FaultyBackend as FaultyBackend
 from ._runner import LocalRunner as LocalRunner
 from ._runner import RunningExecution as RunningExecution
 from ._runner import RunResult as RunResult
 
 __all__ = [
     "AwsLocalRunner",
+    "BackendCall",
     "BackendStats",
+    "Fault",
+    "FaultRule",
+    "FaultyBackend",
     "FunctionError",
     "Invocation",
     "InvokeOutcome",
