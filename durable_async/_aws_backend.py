@@ -56,7 +56,8 @@ from ._errors import (
     CheckpointRejectedError,
     StaleCheckpointTokenError,
 )
-from ._models import CheckpointResponse, ExecutionState, Operation, OperationUpdate
+from ._models import CheckpointResponse, ExecutionState, OperationUpdate
+from ._paging import MAX_PAGE, read_pages
 
 __all__ = ["CONNECT_TIMEOUT", "READ_TIMEOUT", "AwsBackend", "client_config", "user_agent_extra"]
 
@@ -73,7 +74,6 @@ _CONNECTION_ERRORS = (
     BotocoreConnectionError,
     HTTPClientError,
 )
-_MAX_PAGE = 1000
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 50.0
 _UPDATES = TypeAdapter(list[OperationUpdate])
@@ -327,7 +327,7 @@ class AwsBackend:
         new_token = response.checkpoint_token
         if state is None or not state.next_marker or not new_token:
             return response
-        operations = await self.load_all_state(execution_arn, new_token, state)
+        operations = await read_pages(self, execution_arn, new_token, state)
         return CheckpointResponse(
             checkpoint_token=new_token,
             new_execution_state=ExecutionState(operations=operations, next_marker=None),
@@ -339,7 +339,7 @@ class AwsBackend:
         checkpoint_token: str,
         *,
         marker: str | None = None,
-        max_items: int = _MAX_PAGE,
+        max_items: int = MAX_PAGE,
     ) -> ExecutionState:
         """Return one page of `GetDurableExecutionState`, starting at `marker`.
 
@@ -354,28 +354,3 @@ class AwsBackend:
             kwargs["Marker"] = marker
         raw = await self._call(_GET_STATE, "get_durable_execution_state", kwargs)
         return ExecutionState.model_validate(raw)
-
-    async def load_all_state(
-        self, execution_arn: str, checkpoint_token: str, first_page: ExecutionState
-    ) -> list[Operation]:
-        """Return `first_page`'s operations followed by those of every further page.
-
-        Pages are read with `GetDurableExecutionState` (up to 1000 operations each), following
-        `next_marker` until a page has none.
-        """
-        operations = list(first_page.operations)
-        marker = first_page.next_marker
-        seen: set[str] = set()
-        while marker:
-            if marker in seen:
-                raise CheckpointRejectedError(
-                    f"{_GET_STATE} returned the marker {marker!r} twice; paging stopped",
-                    code="RepeatedMarker",
-                )
-            seen.add(marker)
-            page = await self.get_state(
-                execution_arn, checkpoint_token, marker=marker, max_items=_MAX_PAGE
-            )
-            operations.extend(page.operations)
-            marker = page.next_marker
-        return operations

@@ -14,7 +14,7 @@ from ._models import (
     OperationType,
     OperationUpdate,
 )
-from ._serdes import Serdes
+from ._serdes import Serdes, round_trip
 from ._step import error_object, operation_error
 
 if TYPE_CHECKING:
@@ -73,13 +73,12 @@ async def run_child(
     try:
         with fresh_root(op_id):
             value = await body(child)
+        payload, result = round_trip(serdes, value, result_type, f"child context {name or op_id!r}")
     except Exception as exc:
         if isinstance(exc, NonDeterministicExecutionError) or runtime.fatal is not None:
             raise  # the invocation is failing as a whole: nothing to checkpoint for the child
         failure = exc
     else:
-        payload = serdes.serialize(value)
-        result = serdes.deserialize(payload, result_type)
         if op is None or not op.status.is_terminal:
             if payload is not None and len(payload.encode()) > MAX_CONTEXT_RESULT_BYTES:
                 succeed = update(

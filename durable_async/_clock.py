@@ -6,9 +6,15 @@ import asyncio
 import heapq
 import itertools
 import time
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-__all__ = ["Clock", "ManualClock", "SystemClock"]
+from ._lineage import spawn
+
+__all__ = ["Clock", "Deadline", "ManualClock", "SystemClock", "run_until"]
+
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -79,3 +85,49 @@ class ManualClock:
             _, _, fut = heapq.heappop(self._sleepers)
             if not fut.done():
                 fut.set_result(None)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The time limits of one Lambda invocation, on a `Clock`.
+
+    Attributes:
+        stop: when handler code stops (Lambda's remaining time less a safety margin).
+        end: when Lambda itself stops the invocation.
+    """
+
+    stop: float
+    end: float
+
+    @property
+    def flush_by(self) -> float:
+        """The last moment to wait for checkpoints in flight: half-way through the margin."""
+        return self.stop + (self.end - self.stop) / 2
+
+    @property
+    def return_by(self) -> float:
+        """The last moment to wait for anything (cleanup, plugin hooks) before returning."""
+        return self.end - (self.end - self.stop) / 4
+
+
+async def run_until(
+    aw: Coroutine[Any, Any, T], clock: Clock, until: float | None, overtime: Callable[[], Exception]
+) -> T:
+    """Await `aw`; if `clock` reaches `until` first, cancel it and raise `overtime()`.
+
+    With `until=None`, simply await `aw`. The abandoned work is cancelled but not waited for:
+    whatever hangs (a request, a hook that ignores cancellation) cannot hold the caller.
+    """
+    if until is None:
+        return await aw
+    work = spawn(aw, detached=True)
+    timer = spawn(clock.sleep_until(until), detached=True)
+    try:
+        await asyncio.wait((work, timer), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        timer.cancel()
+        if not work.done():
+            work.cancel()
+    if not work.done() or work.cancelled():
+        raise overtime()
+    return work.result()

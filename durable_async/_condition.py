@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._duration import DurationLike
-from ._errors import ValidationError, WaitForConditionError
+from ._errors import SerdesError, ValidationError, WaitForConditionError
 from ._models import (
     ErrorObject,
     Operation,
@@ -25,7 +25,7 @@ from ._retry import (
     check_delay_seconds,
     clamp_delay,
 )
-from ._serdes import Serdes
+from ._serdes import Serdes, round_trip
 from ._step import error_object, operation_error, run_attempt
 
 if TYPE_CHECKING:
@@ -166,8 +166,15 @@ async def run_wait_for_condition(
             error = error_object(failure)
             await runtime.send(update(OperationAction.FAIL, error=error))
             raise operation_error(WaitForConditionError, error, op_id, name) from failure
-        payload = serdes.serialize(new_state)
-        decision = strategy(serdes.deserialize(payload, result_type), attempt)
+        try:
+            payload, checked = round_trip(
+                serdes, new_state, result_type, f"check {name or op_id!r}"
+            )
+        except SerdesError as exc:
+            error = error_object(exc)
+            await runtime.send(update(OperationAction.FAIL, error=error))
+            raise operation_error(WaitForConditionError, error, op_id, name) from exc
+        decision = strategy(checked, attempt)
         if decision.done:
             await runtime.send(update(OperationAction.SUCCEED, payload=payload))
             return serdes.deserialize(payload, result_type)

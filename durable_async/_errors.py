@@ -266,6 +266,16 @@ class BackendUnavailableError(BackendError):
     """
 
 
+def unavailable(exc: BaseException, doing: str) -> BackendUnavailableError:
+    """The `BackendUnavailableError` for a transient failure a backend let through raw (a
+    `TimeoutError`, a dropped connection's `OSError`): Lambda should retry the invocation."""
+    return BackendUnavailableError(
+        f"{doing}: the service did not answer ({type(exc).__name__}: {exc})",
+        code=type(exc).__name__,
+        cause=exc,
+    )
+
+
 class CheckpointRejectedError(BackendError):
     """The service refused a checkpoint (a 4xx other than a stale token, or a KMS error).
 

@@ -12,9 +12,15 @@ from pydantic import ValidationError as PydanticValidationError
 
 from ._backend import Backend
 from ._batcher import DEFAULT_WINDOW
-from ._clock import Clock
+from ._clock import Clock, Deadline, run_until
 from ._context import DurableContext
-from ._errors import InvalidInvocationError
+from ._errors import (
+    CheckpointRejectedError,
+    InvalidInvocationError,
+    InvocationDeadlineError,
+    StaleCheckpointTokenError,
+    unavailable,
+)
 from ._models import (
     ErrorObject,
     InvocationInput,
@@ -23,6 +29,7 @@ from ._models import (
     Operation,
     OperationType,
 )
+from ._paging import read_pages
 from ._plugins import DurablePlugin, InvocationEnd, InvocationStart, PluginSet
 from ._runtime import ExecutionRuntime, relaxed_gc
 from ._serdes import Serdes
@@ -135,53 +142,60 @@ class DurableHandler(Generic[E, R]):
         try:
             invocation = _parse_event(event)
         except InvalidInvocationError as exc:
-            return InvocationOutput(
-                status=InvocationStatus.FAILED, error=ErrorObject.from_exception(exc)
-            )
-        operations = list(invocation.initial_execution_state.operations)
-        try:
-            user_input = _user_input(operations)
-        except InvalidInvocationError as exc:
-            return InvocationOutput(
-                status=InvocationStatus.FAILED, error=ErrorObject.from_exception(exc)
-            )
+            return _failed(exc)
         backend = backend or self._default_backend()
-        marker = invocation.initial_execution_state.next_marker
-        while marker:
-            page = await backend.get_state(
-                invocation.durable_execution_arn, invocation.checkpoint_token, marker=marker
+        clock = backend.clock
+        deadline = _deadline(lambda_context, clock)
+        arn, token = invocation.durable_execution_arn, invocation.checkpoint_token
+        try:
+            operations = await run_until(
+                read_pages(backend, arn, token, invocation.initial_execution_state),
+                clock,
+                deadline.stop if deadline else None,
+                lambda: InvocationDeadlineError(
+                    "the invocation reached its deadline while reading the execution's state; "
+                    "Lambda will retry it"
+                ),
             )
-            operations.extend(page.operations)
-            marker = page.next_marker
-        arn = invocation.durable_execution_arn
+        except StaleCheckpointTokenError:
+            # A newer invocation owns the execution: this one has nothing to do (and retrying
+            # it could never help, its token stays stale). See docs/errors.md.
+            return InvocationOutput(status=InvocationStatus.PENDING)
+        except CheckpointRejectedError as exc:
+            return _failed(exc)
+        except (TimeoutError, OSError) as exc:
+            raise unavailable(exc, "reading the execution's state") from exc
+        try:
+            execution, user_input = _execution_input(operations)
+        except InvalidInvocationError as exc:
+            return _failed(exc)
         plugins = PluginSet(self._plugins)
+        hooks_until = deadline.stop if deadline else None
         if plugins:
-            await plugins.emit_and_wait(
-                "on_invocation_start", InvocationStart(arn, len(operations) == 1)
-            )
+            start = InvocationStart(arn, len(operations) == 1)
+            await plugins.emit_and_wait("on_invocation_start", start, clock, hooks_until)
         runtime = ExecutionRuntime(
             backend,
             arn,
-            invocation.checkpoint_token,
+            token,
             operations,
+            execution,
             serdes=self._serdes,
             window=self._window,
             plugins=plugins,
         )
         # The store has the operations now: an operation the service replaces during the
         # invocation is not kept alive by the parsed event.
-        del invocation, operations
+        del invocation, operations, execution
         ctx = DurableContext(runtime, lambda_context=lambda_context)
-        output = await runtime.run(
-            lambda: self.fn(user_input, ctx), deadline=_deadline(lambda_context, runtime.clock)
-        )
+        output = await runtime.run(lambda: self.fn(user_input, ctx), deadline=deadline)
         if runtime.unawaited:
             report_unawaited(runtime.unawaited)
         if plugins:
+            hooks_until = deadline.return_by if deadline else None
             await plugins.drain()
-            await plugins.emit_and_wait(
-                "on_invocation_end", InvocationEnd(arn, output.status, output.error)
-            )
+            end = InvocationEnd(arn, output.status, output.error)
+            await plugins.emit_and_wait("on_invocation_end", end, clock, hooks_until)
         return output
 
     def _default_backend(self) -> Backend:
@@ -192,13 +206,18 @@ class DurableHandler(Generic[E, R]):
         return self._backend
 
 
-def _deadline(lambda_context: Any, clock: Clock) -> float | None:
+def _deadline(lambda_context: Any, clock: Clock) -> Deadline | None:
     """When to stop: Lambda's remaining time less a safety margin (5 %, 0.5 s to 3 s)."""
     remaining = getattr(lambda_context, "get_remaining_time_in_millis", None)
     if remaining is None:
         return None
     seconds = float(remaining()) / 1000
-    return clock.now() + seconds - min(3.0, max(0.5, seconds * 0.05))
+    end = clock.now() + seconds
+    return Deadline(stop=end - min(3.0, max(0.5, seconds * 0.05)), end=end)
+
+
+def _failed(exc: Exception) -> InvocationOutput:
+    return InvocationOutput(status=InvocationStatus.FAILED, error=ErrorObject.from_exception(exc))
 
 
 def _parse_event(event: Mapping[str, Any] | InvocationInput) -> InvocationInput:
@@ -225,18 +244,20 @@ def _parse_event(event: Mapping[str, Any] | InvocationInput) -> InvocationInput:
         raise InvalidInvocationError(f"malformed durable invocation event: {problems}") from None
 
 
-def _user_input(operations: list[Operation]) -> Any:
-    if not operations or operations[0].type is not OperationType.EXECUTION:
-        found = operations[0].type.value if operations else "no operations"
+def _execution_input(operations: list[Operation]) -> tuple[Operation, Any]:
+    """The EXECUTION operation (first in creation order, but found wherever the pages put it)
+    and the user's input it carries."""
+    execution = next((op for op in operations if op.type is OperationType.EXECUTION), None)
+    if execution is None:
         raise InvalidInvocationError(
-            f"the execution state must start with the EXECUTION operation, found {found}"
+            f"the execution state has no EXECUTION operation ({len(operations)} operations read)"
         )
-    details = operations[0].execution_details
+    details = execution.execution_details
     payload = details.input_payload if details else None
     if not payload:
-        return None
+        return execution, None
     try:
-        return json.loads(payload)
+        return execution, json.loads(payload)
     except ValueError as exc:
         raise InvalidInvocationError(f"the execution input is not valid JSON: {exc}") from None
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ._clock import Clock, run_until
 from ._lineage import spawn
 from ._models import ErrorObject, InvocationStatus, OperationStatus, OperationType
 
@@ -160,12 +161,25 @@ class PluginSet:
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 
-    async def emit_and_wait(self, hook: str, event: object) -> None:
-        """Call `hook` on each plugin in order, awaiting async hooks."""
+    async def emit_and_wait(
+        self, hook: str, event: object, clock: Clock | None = None, until: float | None = None
+    ) -> None:
+        """Call `hook` on each plugin in order, awaiting async hooks; with `until`, a hook still
+        running when `clock` reaches it is cancelled, logged and skipped, with those after it."""
         for plugin in self.plugins:
             result = self._call(plugin, hook, event)
-            if inspect.isawaitable(result):
+            if not inspect.isawaitable(result):
+                continue
+            if clock is None or until is None:
                 await self._guard(plugin, hook, result)
+                continue
+            try:
+                await run_until(self._guard(plugin, hook, result), clock, until, TimeoutError)
+            except TimeoutError:
+                _log.warning(
+                    "plugin %r did not finish %s before the deadline; cut off", plugin, hook
+                )
+                return
 
     async def drain(self) -> None:
         """Wait, at most `DRAIN_SECONDS`, for async hooks still running."""

@@ -16,21 +16,25 @@ from __future__ import annotations
 import asyncio
 import gc
 import heapq
+import json
 import threading
 import weakref
 from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 from ._backend import Backend
 from ._batcher import DEFAULT_WINDOW, CheckpointBatcher
+from ._clock import Deadline, run_until
 from ._errors import (
     BackendUnavailableError,
     DurableError,
     InvocationDeadlineError,
+    SerdesError,
     StaleCheckpointTokenError,
     SuspendExecution,
     UnexpectedCancellationError,
+    unavailable,
 )
 from ._lineage import Lineage, invocation_tasks, spawn, task_lineage
 from ._models import (
@@ -56,7 +60,8 @@ __all__ = ["ExecutionRuntime", "relaxed_gc"]
 SWEEP_MIN = 1024
 """The fewest operations `ExecutionRuntime.track` holds before it drops those that started."""
 
-MAX_RESULT_CHARS = 6 * 1024 * 1024 - 50
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024
+"""Lambda's limit on a synchronous invocation's response: the whole encoded JSON envelope."""
 STABLE_HOPS = 2
 CLEANUP_SECONDS = 2.0
 GC_YOUNG_THRESHOLD = 10_000
@@ -95,6 +100,20 @@ def relaxed_gc() -> Iterator[None]:
                 _gc_saved = None
 
 
+def response_too_large(result: str) -> bool:
+    """Whether `{"Status": "SUCCEEDED", "Result": result}`, encoded as Lambda's runtime does,
+    exceeds Lambda's response limit.
+
+    JSON escaping inside the envelope can make it up to 12 times the result's length (an
+    astral character becomes two `\\uXXXX` escapes), so only results too short to reach the
+    limit even then skip the encoding.
+    """
+    if len(result) * 12 + 64 <= MAX_RESPONSE_BYTES:
+        return False
+    envelope = json.dumps({"Status": InvocationStatus.SUCCEEDED.value, "Result": result})
+    return len(envelope) > MAX_RESPONSE_BYTES  # ASCII: escaping left no multi-byte character
+
+
 class ExecutionRuntime:
     """Coordinates one invocation: replay state, checkpoints, tasks and suspension."""
 
@@ -104,6 +123,7 @@ class ExecutionRuntime:
         execution_arn: str,
         checkpoint_token: str,
         operations: list[Operation],
+        execution: Operation | None = None,
         *,
         serdes: Serdes | None = None,
         window: float = DEFAULT_WINDOW,
@@ -115,7 +135,7 @@ class ExecutionRuntime:
         self.serdes: Serdes = serdes or JsonSerdes()
         self.plugins = plugins or PluginSet(())
         self.store = OperationStore(operations, observer=self._observe if self.plugins else None)
-        self.execution_op = operations[0]
+        self.execution_op = execution or operations[0]
         self.batcher = CheckpointBatcher(
             backend,
             execution_arn,
@@ -298,25 +318,28 @@ class ExecutionRuntime:
     # -- running the handler -----------------------------------------------------------------
 
     async def run(
-        self, main: Callable[[], Coroutine[Any, Any, Any]], *, deadline: float | None = None
+        self, main: Callable[[], Coroutine[Any, Any, Any]], *, deadline: Deadline | None = None
     ) -> InvocationOutput:
         """Run the handler coroutine until it finishes or the invocation must suspend.
 
-        `deadline` (on `self.clock`) is when the invocation must stop to end cleanly before
-        Lambda's own timeout: checkpoints are flushed, and the output is PENDING if the service
-        has something pending, else `InvocationDeadlineError` is raised so Lambda retries.
+        With a `deadline` (on `self.clock`), handler code stops at `deadline.stop`: checkpoints
+        are flushed, and the output is PENDING if the service has something pending, else
+        `InvocationDeadlineError` is raised so Lambda retries. Whatever hangs (a checkpoint
+        request, a task ignoring cancellation), the method returns by `deadline.return_by`,
+        raising `InvocationDeadlineError` if checkpoints were still unanswered at
+        `deadline.flush_by`.
         """
         with relaxed_gc(), task_lineage(self._loop):
             return await self._run(main, deadline)
 
     async def _run(
-        self, main: Callable[[], Coroutine[Any, Any, Any]], deadline: float | None
+        self, main: Callable[[], Coroutine[Any, Any, Any]], deadline: Deadline | None
     ) -> InvocationOutput:
         root = spawn(self._root(main), Lineage(None))
         waiters: set[asyncio.Future[Any]] = {root, self._ending}
         timer = None
         if deadline is not None:
-            timer = spawn(self.clock.sleep_until(deadline), detached=True)
+            timer = spawn(self.clock.sleep_until(deadline.stop), detached=True)
             waiters.add(timer)
         output: InvocationOutput | None = None
         try:
@@ -326,19 +349,30 @@ class ExecutionRuntime:
             out_of_time = timer is not None and timer.done() and not timer.cancelled()
             if not self._ending.done():
                 self._ending.cancel()
-            if out_of_time and not root.done():
-                output = await self._deadline_output()
-            elif root.done() and not root.cancelled() and self.batcher.failure is None:
-                output = await self._finish(root)
-                if self.fatal is not None or self.batcher.failure is not None:
-                    output = self._interrupted_output()
-            else:
-                output = self._interrupted_output()
+            output = await run_until(
+                self._conclude(root, out_of_time),
+                self.clock,
+                deadline.flush_by if deadline else None,
+                lambda: InvocationDeadlineError(
+                    "the invocation reached its deadline before the service acknowledged its "
+                    "checkpoints; Lambda will retry it"
+                ),
+            )
             return output
         finally:
             if timer is not None:
                 timer.cancel()
-            await self._cleanup(root, output)
+            await self._cleanup(root, output, deadline)
+
+    async def _conclude(self, root: asyncio.Task[Any], out_of_time: bool) -> InvocationOutput:
+        if out_of_time and not root.done():
+            return await self._deadline_output()
+        if root.done() and not root.cancelled() and self.batcher.failure is None:
+            output = await self._finish(root)
+            if self.fatal is not None or self.batcher.failure is not None:
+                output = self._interrupted_output()
+            return output
+        return self._interrupted_output()
 
     async def _root(self, main: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
         invocation_tasks.set(self._members)  # the tasks the handler creates join the set
@@ -367,13 +401,18 @@ class ExecutionRuntime:
 
     async def _finish(self, root: asyncio.Task[Any]) -> InvocationOutput:
         exc = root.exception()
+        if exc is None:
+            try:
+                payload = self.serdes.serialize(root.result())
+            except Exception as err:
+                exc = SerdesError(f"the handler's result cannot be serialised: {err}")
         if exc is not None:
             await self.batcher.drain()
             return InvocationOutput(
                 status=InvocationStatus.FAILED, error=ErrorObject.from_exception(exc)
             )
-        payload = self.serdes.serialize(root.result())
-        if payload is not None and len(payload) > MAX_RESULT_CHARS:
+        if payload is not None and response_too_large(payload):
+            # Too large for Lambda's response: the service keeps it as the EXECUTION result.
             self.batcher.enqueue(
                 OperationUpdate(
                     id=self.execution_op.id,
@@ -400,6 +439,8 @@ class ExecutionRuntime:
         failure = self.batcher.failure
         if isinstance(failure, BackendUnavailableError):
             raise failure
+        if isinstance(failure, (TimeoutError, OSError)):
+            raise unavailable(failure, "checkpointing") from failure
         if isinstance(failure, StaleCheckpointTokenError) or (
             failure is None and self.fatal is None
         ):
@@ -412,7 +453,9 @@ class ExecutionRuntime:
             status=InvocationStatus.FAILED, error=ErrorObject.from_exception(error)
         )
 
-    async def _cleanup(self, root: asyncio.Task[Any], output: InvocationOutput | None) -> None:
+    async def _cleanup(
+        self, root: asyncio.Task[Any], output: InvocationOutput | None, deadline: Deadline | None
+    ) -> None:
         if not self._ending.done():
             self._ending.cancel()
         leftovers = [
@@ -422,9 +465,15 @@ class ExecutionRuntime:
             task.cancel("durable execution suspended")
         self.batcher.close()
         self.store.fail_watchers(SuspendExecution("the invocation is ending"))
-        pending: set[asyncio.Task[Any]] = set()
         if leftovers:
-            _, pending = await asyncio.wait(leftovers, timeout=CLEANUP_SECONDS)
+            # Tasks get a moment to run their cleanup; one that ignores cancellation (or a body
+            # in a worker thread) is left behind rather than holding up the invocation's end.
+            ending = asyncio.wait(leftovers, timeout=CLEANUP_SECONDS)
+            with suppress(TimeoutError):
+                await run_until(
+                    ending, self.clock, deadline.return_by if deadline else None, TimeoutError
+                )
+        pending = [t for t in leftovers if not t.done()]
         if self.fatal is not None:
             for task in self._tasks:
                 if task.done() and not task.cancelled():

@@ -11,7 +11,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from ._errors import SerdesError
 
-__all__ = ["JsonSerdes", "Serdes"]
+__all__ = ["JsonSerdes", "Serdes", "round_trip"]
 
 
 @runtime_checkable
@@ -69,3 +69,17 @@ class JsonSerdes:
             return _adapter(result_type).validate_python(value)
         except PydanticValidationError as exc:
             raise SerdesError(f"payload does not match {result_type!r}: {exc}") from exc
+
+
+def round_trip(serdes: Serdes, value: Any, result_type: Any, what: str) -> tuple[str | None, Any]:
+    """Serialise `value` for a checkpoint and decode it back as replay will see it.
+
+    Raises:
+        SerdesError: naming `what`, whatever the serdes raised. Re-running the code that produced
+            the value would fail the same way, so callers record it as the operation's error.
+    """
+    try:
+        payload = serdes.serialize(value)
+        return payload, serdes.deserialize(payload, result_type)
+    except Exception as exc:
+        raise SerdesError(f"the result of {what} cannot be checkpointed: {exc}") from exc

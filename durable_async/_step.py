@@ -16,6 +16,7 @@ from ._errors import (
     DurableCallInStepError,
     NonDeterministicExecutionError,
     OperationError,
+    SerdesError,
     StepError,
 )
 from ._models import (
@@ -29,7 +30,7 @@ from ._models import (
 )
 from ._plugins import AttemptEnd, AttemptStart
 from ._retry import RetryDecision, RetryLike, RetryPolicy, clamp_delay
-from ._serdes import Serdes
+from ._serdes import Serdes, round_trip
 from ._task_context import StepScope, current_step
 
 if TYPE_CHECKING:
@@ -204,7 +205,10 @@ async def run_step(
         if outcome is not None:
             op = await give_up_or_retry(outcome, attempt)
             continue
-        payload = serdes.serialize(value)
-        result = serdes.deserialize(payload, result_type)
+        try:
+            payload, result = round_trip(serdes, value, result_type, f"step {name or op_id!r}")
+        except SerdesError as exc:  # no retry: the body would return the same value again
+            op = await runtime.send(update(OperationAction.FAIL, error=error_object(exc)))
+            continue
         await runtime.send(update(OperationAction.SUCCEED, payload=payload))
         return result

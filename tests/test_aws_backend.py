@@ -33,6 +33,7 @@ from durable_async._models import (
     OperationType,
     OperationUpdate,
 )
+from durable_async._paging import read_pages
 from durable_async.aws import AwsBackend
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(10)]
@@ -217,22 +218,22 @@ async def test_get_state_reads_one_page(fake: FakeLambda, backend: AwsBackend) -
     assert fake.seen[0].query == {"CheckpointToken": "t1", "MaxItems": "10"}
 
 
-async def test_load_all_state_follows_the_markers(fake: FakeLambda, backend: AwsBackend) -> None:
+async def test_read_pages_follows_the_markers(fake: FakeLambda, backend: AwsBackend) -> None:
     fake.reply({"Operations": [op("s2")], "NextMarker": "b"})
     fake.reply({"Operations": [op("s3")]})
     first = ExecutionState.model_validate({"Operations": [op("s1")], "NextMarker": "a"})
-    operations = await backend.load_all_state(ARN, "t1", first)
+    operations = await read_pages(backend, ARN, "t1", first)
 
     assert [o.id for o in operations] == ["s1", "s2", "s3"]
     assert [s.query["Marker"] for s in fake.seen] == ["a", "b"]
     assert {s.query["CheckpointToken"] for s in fake.seen} == {"t1"}
 
 
-async def test_load_all_state_without_a_marker_makes_no_call(
+async def test_read_pages_without_a_marker_makes_no_call(
     fake: FakeLambda, backend: AwsBackend
 ) -> None:
     first = ExecutionState.model_validate({"Operations": [op("s1")]})
-    assert [o.id for o in await backend.load_all_state(ARN, "t1", first)] == ["s1"]
+    assert [o.id for o in await read_pages(backend, ARN, "t1", first)] == ["s1"]
     assert fake.seen == []
 
 

@@ -52,7 +52,7 @@ async def echo(event: Any, ctx: DurableContext) -> Any:
                     "Operations": [{"Id": "x", "Type": "STEP", "Status": "STARTED"}]
                 },
             },
-            "must start with the EXECUTION",
+            "has no EXECUTION operation",
         ),
         (
             {

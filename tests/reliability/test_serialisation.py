@@ -1,0 +1,176 @@
+"""Values that cannot be checkpointed fail their operation, recorded; results fit Lambda's response.
+
+A value the serdes cannot encode is not an exception escaping to Lambda (which would retry the
+invocation forever) nor a silent re-run: the step, child context, condition check or handler that
+produced it fails with a `SerdesError` recorded in the history, and its code runs no more.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+
+from durable_async import (
+    ChildContextError,
+    DurableContext,
+    InvocationStatus,
+    StepError,
+    WaitDecision,
+    WaitForConditionError,
+    durable_execution,
+)
+from durable_async._runtime import MAX_RESPONSE_BYTES, response_too_large
+from durable_async.testing import LocalRunner, MemoryBackend
+
+pytestmark = pytest.mark.anyio
+
+UNSERIALISABLE = [dt.datetime(2026, 1, 1), {1, 2}, object()]
+
+
+@pytest.mark.parametrize("always_replay", [False, True])
+@pytest.mark.parametrize("value", UNSERIALISABLE, ids=["datetime", "set", "object"])
+async def test_a_handler_result_that_cannot_be_serialised_fails_the_execution(
+    value: Any, always_replay: bool
+) -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> Any:
+        await ctx.step(lambda: 1, name="one")
+        return value
+
+    result = await LocalRunner(handler, always_replay=always_replay).run({})
+    assert result.status is InvocationStatus.FAILED
+    assert result.error is not None
+    assert result.error.error_type == "SerdesError"
+    assert "handler's result cannot be serialised" in (result.error.error_message or "")
+
+
+async def test_invoke_async_returns_failed_rather_than_raising() -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> Any:
+        return {1, 2}
+
+    backend = MemoryBackend()
+    output = await handler.invoke_async(backend.start_execution(None), backend=backend)
+    assert output["Status"] == "FAILED"
+    assert output["Error"]["ErrorType"] == "SerdesError"
+
+
+@pytest.mark.parametrize("always_replay", [False, True])
+async def test_a_step_result_that_cannot_be_serialised_fails_the_step_once(
+    always_replay: bool,
+) -> None:
+    runs: list[int] = []
+
+    def body() -> Any:
+        runs.append(1)
+        return dt.date(2026, 1, 1)
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> str:
+        try:
+            await ctx.step(body, name="dated")
+        except StepError as err:
+            return f"{err.error_type}: {err.error_message}"
+        return "no error"
+
+    result = await LocalRunner(handler, always_replay=always_replay).run({})
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert result.result.startswith("SerdesError: the result of step 'dated' cannot be")
+    assert runs == [1]  # no retry: the body would return the same value
+    step = result.operation("dated")
+    assert step.status.value == "FAILED"
+    assert step.step_details is not None
+    assert step.step_details.error is not None
+    assert step.step_details.error.error_type == "SerdesError"
+
+
+async def test_a_step_result_not_matching_its_result_type_fails_the_step() -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> str:
+        try:
+            await ctx.step(lambda: "not a number", name="typed", result_type=int)
+        except StepError as err:
+            return err.error_type
+        return "no error"
+
+    result = await LocalRunner(handler).run({})
+    assert result.result == "SerdesError"
+
+
+async def test_a_child_context_result_that_cannot_be_serialised_fails_the_context_once() -> None:
+    runs: list[int] = []
+
+    async def body(child: DurableContext) -> Any:
+        runs.append(1)
+        await child.step(lambda: 1, name="inner")
+        return {1, 2}
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> str:
+        try:
+            await ctx.run_in_child_context(body, name="child")
+        except ChildContextError as err:
+            return err.error_type
+        return "no error"
+
+    result = await LocalRunner(handler).run({})
+    assert result.result == "SerdesError"
+    assert runs == [1]
+    assert result.operation("child").status.value == "FAILED"
+
+
+async def test_a_condition_state_that_cannot_be_serialised_fails_the_check() -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> str:
+        try:
+            await ctx.wait_for_condition(
+                lambda state: {state},
+                initial_state=0,
+                wait_strategy=lambda state, attempt: WaitDecision(done=True),
+                name="poll",
+            )
+        except WaitForConditionError as err:
+            return err.error_type
+        return "no error"
+
+    result = await LocalRunner(handler).run({})
+    assert result.result == "SerdesError"
+
+
+def _envelope_bytes(result: str) -> int:
+    return len(json.dumps({"Status": "SUCCEEDED", "Result": result}).encode())
+
+
+@pytest.mark.parametrize(
+    ("unit", "count"),
+    [
+        ("a", MAX_RESPONSE_BYTES - 100),  # plain ASCII just under the limit
+        ('"', 4 * 1024 * 1024),  # each quote is escaped to two bytes
+        ("\x01", 1024 * 1024 + 1),  # control characters become six
+        ("é", 1024 * 1024 + 1),  # non-ASCII becomes \\u00e9
+        ("\U0001f600", 512 * 1024 + 1),  # astral characters become twelve
+    ],
+    ids=["ascii", "quotes", "control", "latin", "astral"],
+)
+def test_the_response_check_measures_the_encoded_envelope(unit: str, count: int) -> None:
+    result = json.dumps(unit * count)[1:-1] if unit == "\x01" else unit * count
+    assert response_too_large(result) == (_envelope_bytes(result) > MAX_RESPONSE_BYTES)
+
+
+async def test_a_result_that_escapes_past_the_limit_is_checkpointed_not_returned() -> None:
+    big = '"' * (3 * 1024 * 1024 + 512 * 1024)  # 3.5 MB raw, 7 MB once escaped
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> str:
+        return big
+
+    backend = MemoryBackend()
+    event = backend.start_execution(None)
+    output = await handler.invoke_async(event, backend=backend)
+    assert len(json.dumps(output).encode()) <= MAX_RESPONSE_BYTES
+    assert output == {"Status": "SUCCEEDED", "Result": ""}
+    result = await LocalRunner(handler).run(None)
+    assert result.result == big
