@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ._handler import DurableHandler, durable_execution
-from ._models import Operation, OperationStatus, OperationType
+from ._models import ErrorObject, Operation, OperationStatus, OperationType
 from .testing import LocalRunner, RunResult
 
-__all__ = ["format_history", "main"]
+__all__ = ["format_error", "format_history", "main"]
 
 _COLOURS = {
     OperationStatus.SUCCEEDED: "32",
@@ -99,10 +99,22 @@ def format_history(operations: Sequence[Operation], *, colour: bool = False) -> 
     return "\n".join(lines)
 
 
+def format_error(error: ErrorObject) -> str:
+    """Render a failed run's error: type and message, then its recorded stack trace, innermost
+    frame first, each entry indented under a header."""
+    lines = [f"error: {error.error_type}: {error.error_message}"]
+    if error.error_data:
+        lines.append(f"  error data: {error.error_data}")
+    if error.stack_trace:
+        lines.append("stack trace (most recent call first):")
+        lines.extend(f"  {line}" for entry in error.stack_trace for line in entry.splitlines())
+    return "\n".join(lines)
+
+
 def _report(result: RunResult, out: TextIO, colour: bool) -> None:
     print(f"status: {result.status.value} after {result.invocations} invocation(s)", file=out)
     if result.error is not None:
-        print(f"error: {result.error.error_type}: {result.error.error_message}", file=out)
+        print(format_error(result.error), file=out)
     else:
         print(f"result: {json.dumps(result.result)}", file=out)
     print(file=out)

@@ -11,7 +11,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_pascal
 
 from ._errors import OperationError
@@ -134,19 +134,37 @@ class ErrorObject(_Wire):
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> ErrorObject:
-        """Describe an exception: its type name and message (no stack trace is sent).
+        """Describe an exception: its type name, its message and where it was raised.
 
-        A failed durable operation (`OperationError`) keeps the message it recorded, not the
-        longer text naming the operation, and its inner error type goes in `error_data`, as
-        in the operation's own checkpoint.
+        `stack_trace` holds the frames of the handler's or step body's code, innermost first
+        (see `durable_async._traceback.stack_trace`). A failed durable operation
+        (`OperationError`) keeps the message it recorded, not the longer text naming the
+        operation, and its inner error type goes in `error_data`, as in the operation's own
+        checkpoint; it keeps the stack trace it recorded too (where the step body failed),
+        else the frames where the handler let it escape. Every field is cut to the limits in
+        `durable_async._traceback`.
         """
+        from ._traceback import (  # lazily: only failures need it
+            MAX_MESSAGE_BYTES,
+            MAX_TYPE_BYTES,
+            clip,
+            clip_stack,
+            stack_trace,
+        )
+
         if isinstance(exc, OperationError):
+            recorded = clip_stack(exc.stack_trace)
             return cls(
-                error_type=type(exc).__name__,
-                error_message=exc.error_message,
-                error_data=exc.error_type,
+                error_type=clip(type(exc).__name__, MAX_TYPE_BYTES),
+                error_message=clip(exc.error_message, MAX_MESSAGE_BYTES),
+                error_data=clip(exc.error_type, MAX_TYPE_BYTES),
+                stack_trace=recorded or stack_trace(exc) or None,
             )
-        return cls(error_type=type(exc).__name__, error_message=str(exc))
+        return cls(
+            error_type=clip(type(exc).__name__, MAX_TYPE_BYTES),
+            error_message=clip(str(exc), MAX_MESSAGE_BYTES),
+            stack_trace=stack_trace(exc) or None,
+        )
 
 
 class StepOptions(_Wire):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-import traceback
 from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -70,10 +69,9 @@ class StepInterruptedError(Exception):
 
 
 def error_object(exc: BaseException) -> ErrorObject:
-    """Describe `exc` for a checkpoint; an `OperationError` keeps its inner type in ErrorData."""
-    trace = traceback.format_exception(type(exc), exc, exc.__traceback__)
-    stack = [line.rstrip("\n") for line in trace[-12:]]
-    return ErrorObject.from_exception(exc).model_copy(update={"stack_trace": stack})
+    """Describe `exc` for a checkpoint: type, message and the body's stack trace, within the
+    limits of `durable_async._traceback`; an `OperationError` keeps its inner type in ErrorData."""
+    return ErrorObject.from_exception(exc)
 
 
 def operation_error(cls: type[E], err: ErrorObject | None, op_id: str, name: str | None) -> E:
