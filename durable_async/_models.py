@@ -215,6 +215,9 @@ class OperationUpdate(_Wire):
     wait_options: WaitOptions | None = None
     callback_options: CallbackOptions | None = None
     chained_invoke_options: ChainedInvokeOptions | None = None
+    body_waits: bool = Field(default=False, exclude=True)
+    """Not sent: an at-most-once step's START, whose body runs only once it is acknowledged
+    (so `LocalRunner(always_replay=True)` never ends an invocation right after one)."""
 
 
 class ExecutionDetails(_Wire):

@@ -194,11 +194,10 @@ async def run_step(
             op = await give_up_or_retry(interrupted, attempt)
             continue
         if status is not _S.STARTED:
-            start = update(OperationAction.START)
             if at_most_once:
-                await runtime.send(start)
+                await runtime.send(update(OperationAction.START, body_waits=True))
             else:
-                runtime.batcher.enqueue(start, wait=False)
+                runtime.batcher.enqueue(update(OperationAction.START), wait=False)
         value, outcome = await run_attempt(runtime, op_id, name, "Step", attempt, fn, args)
         if outcome is not None:
             op = await give_up_or_retry(outcome, attempt)

@@ -9,8 +9,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .._backend import Backend
 from .._clock import ManualClock
-from .._errors import BackendUnavailableError, DurableError
+from .._errors import BackendUnavailableError, DurableError, InvocationDeadlineError
 from .._handler import DurableHandler
 from .._memory_backend import InvokeOutcome, InvokeRequest, MemoryBackend
 from .._models import (
@@ -25,6 +26,7 @@ from .._models import (
     OperationUpdate,
 )
 from .._unawaited import UnawaitedOperation, unawaited_error, warn_unawaited
+from ._faults import FaultyBackend
 
 __all__ = ["LocalRunner", "RunResult", "RunningExecution"]
 
@@ -41,6 +43,9 @@ class RunResult:
         history: the service-shaped history events.
         invocations: how many times the handler was invoked.
         execution_arn: the execution's ARN on the embedded backend.
+        failed_invocations: invocations that raised an error Lambda retries
+            (`BackendUnavailableError`, `InvocationDeadlineError`, as faults injected with a
+            `FaultyBackend` cause); the runner invoked again after each, as Lambda does.
     """
 
     status: InvocationStatus
@@ -50,6 +55,7 @@ class RunResult:
     history: list[dict[str, Any]] = field(repr=False)
     invocations: int = 1
     execution_arn: str = ""
+    failed_invocations: int = 0
 
     def operation(self, name: str) -> Operation:
         """The single operation called `name`.
@@ -120,10 +126,19 @@ class _SimulatedCrash(BackendUnavailableError):
     """The invocation 'died' after a checkpoint reached the service."""
 
 
-class _Crashing:
-    """A backend view that loses the response of the invocation's first checkpoint."""
+_RETRIED = (BackendUnavailableError, InvocationDeadlineError)
+"""What Lambda retries: the invocation raised because the service or the time ran out."""
 
-    def __init__(self, backend: MemoryBackend) -> None:
+
+class _ReplayAfterCheckpoint:
+    """A backend view that loses the response of the invocation's first checkpoint
+    (`always_replay`), unless it starts an at-most-once step.
+
+    Losing that one would interrupt the attempt, which a live run never does (a real crash can,
+    and `FaultyBackend` tests that).
+    """
+
+    def __init__(self, backend: Backend) -> None:
         self._backend = backend
         self.clock = backend.clock
 
@@ -135,7 +150,9 @@ class _Crashing:
         *,
         client_token: str | None = None,
     ) -> CheckpointResponse:
-        await self._backend.checkpoint(arn, token, updates, client_token=client_token)
+        response = await self._backend.checkpoint(arn, token, updates, client_token=client_token)
+        if any(u.body_waits for u in updates):
+            return response
         raise _SimulatedCrash("simulated crash after a checkpoint", code="SimulatedCrash")
 
     async def get_state(
@@ -152,14 +169,20 @@ class LocalRunner:
     suspends on a callback or a chained invoke, the runner waits for that to complete (send
     callbacks through `start(...)`'s handle; advance the clock to make a callback time out).
 
+    An invocation that raises an error Lambda retries (`BackendUnavailableError`,
+    `InvocationDeadlineError`) is invoked again, as Lambda would; any other exception from an
+    invocation is a bug and propagates.
+
     Args:
         handler: the `@durable_execution` handler.
-        backend: the embedded backend (default: a new one on a `ManualClock`).
+        backend: the embedded backend (default: a new one on a `ManualClock`), or a
+            `FaultyBackend` wrapping one: the handler's calls then go through its faults.
         max_invocations: a bound that turns a runaway workflow into a clear error.
         always_replay: end every invocation right after its first checkpoint reaches the
             service (as if the function crashed before reading the response) and invoke
             again, so the workflow replays from every point of its history. A correct
-            handler gives the same result either way.
+            handler gives the same result either way. A checkpoint that starts an
+            at-most-once step is let through, so the step behaves as in a live run.
         callback_grace: when an invocation suspends on callbacks only, how many seconds of
             real time to wait for an outside event before skipping the clock to the next
             callback timeout (default `None`: wait for the event, or for the test to advance
@@ -182,7 +205,7 @@ class LocalRunner:
         self,
         handler: DurableHandler[Any, Any],
         *,
-        backend: MemoryBackend | None = None,
+        backend: MemoryBackend | FaultyBackend | None = None,
         max_invocations: int = 1000,
         always_replay: bool = False,
         callback_grace: float | None = None,
@@ -192,7 +215,14 @@ class LocalRunner:
             raise ValueError(f"unawaited must be 'error', 'warn' or 'ignore', got {unawaited!r}")
         self.handler = handler
         self.unawaited = unawaited
-        self.backend = backend or MemoryBackend()
+        self._wire: Backend
+        if isinstance(backend, FaultyBackend):
+            if not isinstance(backend.inner, MemoryBackend):
+                raise TypeError("LocalRunner needs a FaultyBackend wrapping a MemoryBackend")
+            self.backend, self._wire = backend.inner, backend
+        else:
+            self.backend = backend or MemoryBackend()
+            self._wire = self.backend
         self.max_invocations = max_invocations
         self.always_replay = always_replay
         self.callback_grace = callback_grace
@@ -263,7 +293,10 @@ class LocalRunner:
         backend = self.backend
         arn = event.durable_execution_arn
         report = {"error": found.extend, "warn": warn_unawaited, "ignore": _ignore}[self.unawaited]
-        invocations = 0
+        invocations = failed = 0
+        wire = self._wire
+        if self.always_replay:
+            wire = _ReplayAfterCheckpoint(wire)
         while True:
             invocations += 1
             started = backend.clock.now()
@@ -271,19 +304,15 @@ class LocalRunner:
                 raise DurableError(
                     f"execution {arn} still running after {invocations - 1} invocations"
                 )
-            if self.always_replay:
-                try:
-                    output = await self.handler.invoke_output(
-                        event, backend=_Crashing(backend), _report_unawaited=report
-                    )
-                except _SimulatedCrash:
-                    event = backend.invocation_event(arn)
-                    changes = backend.changes(arn)
-                    continue
-            else:
+            try:
                 output = await self.handler.invoke_output(
-                    event, backend=backend, _report_unawaited=report
+                    event, backend=wire, _report_unawaited=report
                 )
+            except _RETRIED as exc:
+                failed += not isinstance(exc, _SimulatedCrash)
+                event = backend.invocation_event(arn)
+                changes = backend.changes(arn)
+                continue
             backend.complete_invocation(
                 arn, output, started=started, request_id=f"local-{invocations}"
             )
@@ -303,6 +332,7 @@ class LocalRunner:
             history=backend.history(arn),
             invocations=invocations,
             execution_arn=arn,
+            failed_invocations=failed,
         )
 
     async def _next_event(self, arn: str) -> None:

@@ -41,11 +41,16 @@ class LambdaContext:
 
 
 async def until(condition: Callable[[], bool]) -> None:
-    for _ in range(2000):
+    """Wait for `condition` (bounded in real time only to fail instead of hanging)."""
+    for _ in range(10_000):
         if condition():
             return
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.001)
     raise AssertionError("the condition never held")
+
+
+async def one() -> int:
+    return 1
 
 
 class Setup:
@@ -76,7 +81,7 @@ async def test_a_checkpoint_that_never_returns_ends_in_a_deadline_error_by_flush
 
     @durable_execution
     async def handler(event: Any, ctx: DurableContext) -> int:
-        return await ctx.step(lambda: 1, name="one")
+        return await ctx.step(one, name="one")
 
     run = setup.start(handler)
     await until(lambda: any(c.fault == "hang" for c in setup.faulty.calls))
@@ -96,7 +101,7 @@ async def test_a_final_checkpoint_that_never_returns_cannot_hold_a_finished_hand
 
     @durable_execution
     async def handler(event: Any, ctx: DurableContext) -> str:
-        await ctx.step(lambda: 1, name="one")
+        await ctx.step(one, name="one")
         return "x" * (7 * 1024 * 1024)  # too large for the response: checkpointed instead
 
     run = setup.start(handler)
@@ -152,7 +157,7 @@ async def test_an_invocation_end_hook_that_never_returns_is_cut_off(
 
     @durable_execution(plugins=[plugin])
     async def handler(event: Any, ctx: DurableContext) -> int:
-        return await ctx.step(lambda: 7, name="seven")
+        return 7 * await ctx.step(one, name="seven")
 
     with caplog.at_level(logging.WARNING, logger="durable_async.plugins"):
         run = setup.start(handler)
@@ -193,24 +198,31 @@ async def test_a_task_that_ignores_cancellation_cannot_hold_the_invocation(
     setup = Setup()
     release = asyncio.Event()
 
+    stubborn_tasks: list[asyncio.Task[None]] = []
+
     async def stubborn() -> None:
-        while not release.is_set():
+        while True:
             try:
-                await asyncio.sleep(3600)
+                await release.wait()
+                return
             except asyncio.CancelledError:
-                continue
+                continue  # ignores cancellation until released
 
     @durable_execution
     async def handler(event: Any, ctx: DurableContext) -> int:
-        asyncio.get_running_loop().create_task(stubborn())
-        return await ctx.step(lambda: 2, name="two")
+        stubborn_tasks.append(asyncio.get_running_loop().create_task(stubborn()))
+        return 2 * await ctx.step(one, name="two")
 
     run = setup.start(handler)
-    await until(lambda: setup.faulty.count("checkpoint") >= 1)
-    for _ in range(50):
-        await asyncio.sleep(0)
-    assert not run.done()  # the handler is done; cleanup waits for the stubborn task
-    await setup.advance_to(RETURN_BY)
-    output = await run
-    assert output.status is InvocationStatus.SUCCEEDED
-    release.set()
+    try:
+        await until(lambda: setup.faulty.count("checkpoint") >= 1)
+        for _ in range(50):
+            await asyncio.sleep(0)
+        assert not run.done()  # the handler is done; cleanup waits for the stubborn task
+        await setup.advance_to(RETURN_BY)
+        output = await run
+        assert output.status is InvocationStatus.SUCCEEDED
+        assert not stubborn_tasks[0].done()  # left behind, not waited for
+    finally:
+        release.set()
+    await stubborn_tasks[0]
