@@ -85,6 +85,9 @@ class MemoryBackend:
             waits.
         latency: seconds each call sleeps on the event loop, to simulate a network round trip.
         page_size: operations per state page, to exercise paging.
+        first_page_size: operations in the invocation event's own page (default: `page_size`);
+            `0` sends none, only a marker, as the service does when the input is large, so
+            the handler finds even the EXECUTION operation by paging.
 
     Example:
         ```python
@@ -95,9 +98,20 @@ class MemoryBackend:
     """
 
     def __init__(
-        self, *, clock: Clock | None = None, latency: float = 0.0, page_size: int = 1000
+        self,
+        *,
+        clock: Clock | None = None,
+        latency: float = 0.0,
+        page_size: int = 1000,
+        first_page_size: int | None = None,
     ) -> None:
+        if page_size < 1 or (first_page_size is not None and first_page_size < 0):
+            raise ValueError(
+                f"page_size must be >= 1 and first_page_size >= 0, got {page_size}, "
+                f"{first_page_size}"
+            )
         self._clock: Clock = clock or ManualClock()
+        self.first_page_size = first_page_size
         self.latency = latency
         self.page_size = page_size
         self.stats = BackendStats()
@@ -157,8 +171,9 @@ class MemoryBackend:
         ex.seen_changes = ex.changes
         ex.dirty.clear()
         ops = list(ex.ops.values())
-        first = ops[: self.page_size]
-        marker = str(self.page_size) if len(ops) > self.page_size else None
+        size = self.page_size if self.first_page_size is None else self.first_page_size
+        first = ops[:size]
+        marker = str(size) if len(ops) > size else None
         return InvocationInput(
             durable_execution_arn=arn,
             checkpoint_token=ex.token,
