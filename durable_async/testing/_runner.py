@@ -21,6 +21,7 @@ from .._models import (
     InvocationInput,
     InvocationStatus,
     Operation,
+    OperationAction,
     OperationStatus,
     OperationType,
     OperationUpdate,
@@ -131,16 +132,17 @@ _RETRIED = (BackendUnavailableError, InvocationDeadlineError)
 
 
 class _ReplayAfterCheckpoint:
-    """A backend view that loses the response of the invocation's first checkpoint
-    (`always_replay`), unless it starts an at-most-once step.
+    """A backend view for one invocation under `always_replay`: it loses the response of the
+    first checkpoint sent while no at-most-once step is between its START and its outcome.
 
-    Losing that one would interrupt the attempt, which a live run never does (a real crash can,
-    and `FaultyBackend` tests that).
+    Ending the invocation there would interrupt the attempt, which a live run never does (a
+    real crash can, and `FaultyBackend` tests that).
     """
 
     def __init__(self, backend: Backend) -> None:
         self._backend = backend
         self.clock = backend.clock
+        self._running: set[str] = set()  # at-most-once steps started, outcome not yet sent
 
     async def checkpoint(
         self,
@@ -151,7 +153,13 @@ class _ReplayAfterCheckpoint:
         client_token: str | None = None,
     ) -> CheckpointResponse:
         response = await self._backend.checkpoint(arn, token, updates, client_token=client_token)
-        if any(u.body_waits for u in updates):
+        running = self._running
+        for update in updates:
+            if update.body_waits:
+                running.add(update.id)
+            elif update.action is not OperationAction.START:
+                running.discard(update.id)
+        if running:
             return response
         raise _SimulatedCrash("simulated crash after a checkpoint", code="SimulatedCrash")
 
@@ -294,10 +302,8 @@ class LocalRunner:
         arn = event.durable_execution_arn
         report = {"error": found.extend, "warn": warn_unawaited, "ignore": _ignore}[self.unawaited]
         invocations = failed = 0
-        wire = self._wire
-        if self.always_replay:
-            wire = _ReplayAfterCheckpoint(wire)
         while True:
+            wire = _ReplayAfterCheckpoint(self._wire) if self.always_replay else self._wire
             invocations += 1
             started = backend.clock.now()
             if invocations > self.max_invocations:

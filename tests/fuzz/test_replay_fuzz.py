@@ -148,11 +148,13 @@ def test_random_programs_replay_deterministically(tree: Node, seed: int) -> None
     asyncio.run(fuzz_one(tree, seed))
 
 
-# always_replay ends each invocation right after its first checkpoint, so an at-most-once
-# attempt whose START is that checkpoint is interrupted in every invocation and its retries
-# run out: programs with at-most-once steps run live and crashed-then-resumed only.
-@pytest.mark.timeout(RUN_TIMEOUT * 2 + EXAMPLES)
+# Programs with at-most-once steps run the same three ways: `always_replay` lets through the
+# checkpoint that starts an at-most-once attempt, as a live run would; the crash run may interrupt
+# one, and its retry policy gives it another attempt.
+@pytest.mark.timeout(RUN_TIMEOUT * 3 + EXAMPLES)
 @settings(settings.get_profile("replay-fuzz"), max_examples=max(1, EXAMPLES // 4))
 @given(tree=program_strategy(at_most_once=True), seed=st.integers(0, 2**32 - 1))
-def test_random_programs_with_at_most_once_steps_survive_a_crash(tree: Node, seed: int) -> None:
-    asyncio.run(fuzz_one(tree, seed, always_replay=False))
+def test_random_programs_with_at_most_once_steps_replay_and_survive_a_crash(
+    tree: Node, seed: int
+) -> None:
+    asyncio.run(fuzz_one(tree, seed))
