@@ -28,7 +28,7 @@ from typing import Any
 from ._backend import Backend
 from ._errors import StaleCheckpointTokenError, SuspendExecution
 from ._lineage import spawn
-from ._models import Operation, OperationType, OperationUpdate
+from ._models import Operation, OperationUpdate
 from ._store import Compactor
 
 _Waiter = asyncio.Future[Any]
@@ -118,7 +118,6 @@ class CheckpointBatcher:
         self._wake = asyncio.Event()
         self.failure: BaseException | None = None
         self.closed = False
-        self.finished = False
         self.stats = BatcherStats()
 
     @property
@@ -247,13 +246,11 @@ class CheckpointBatcher:
         queue = self._queue
         return bool(self._pollers) or bool(queue and (self._urgent or len(queue) >= MAX_UPDATES))
 
-    def _take_batch(self) -> tuple[list[OperationUpdate], list[tuple[_Waiter, str]], int, bool]:
-        """The next request's updates (FIFO, bounded), their waiters, bytes, and whether the
-        EXECUTION operation is among them."""
+    def _take_batch(self) -> tuple[list[OperationUpdate], list[tuple[_Waiter, str]], int]:
+        """The next request's updates (FIFO, bounded), their waiters and bytes."""
         batch: list[OperationUpdate] = []
         waiters: list[tuple[_Waiter, str]] = []
         size = 0
-        ends_execution = False
         queue = self._queue
         while queue and len(batch) < MAX_UPDATES:
             update, fut, n = queue[0]
@@ -264,15 +261,13 @@ class CheckpointBatcher:
             size += n
             if fut is not None:
                 waiters.append((fut, update.id))
-            if update.type is OperationType.EXECUTION:
-                ends_execution = True
         if not queue:
             self._urgent = False
-        return batch, waiters, size, ends_execution
+        return batch, waiters, size
 
     async def _send_batch(self) -> bool:
         """Send the next request; queue its response for `_settle` (False if it failed)."""
-        batch, waiters, size, ends_execution = self._take_batch()
+        batch, waiters, size = self._take_batch()
         count = len(batch)
         pollers, self._pollers = self._pollers, []
         self._in_flight = True
@@ -292,8 +287,6 @@ class CheckpointBatcher:
         self.stats.updates += count
         self.stats.bytes += size
         self.token = response.checkpoint_token
-        if self.token is None:
-            self.finished = ends_execution
         state = response.new_execution_state
         self._unsettled.append((state.operations if state else None, waiters, pollers))
         return True

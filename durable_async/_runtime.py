@@ -158,7 +158,6 @@ class ExecutionRuntime:
         self._stable = 0
         self._ending: asyncio.Future[None] = self._loop.create_future()
         self.fatal: BaseException | None = None
-        self.suspended = False
         self._created: list[DurableOperation[Any]] = []
         self._sweep_at = SWEEP_MIN
         self.unawaited: list[UnawaitedOperation] = []
@@ -296,7 +295,6 @@ class ExecutionRuntime:
         if snapshot == self._snapshot:
             self._stable += 1
             if self._stable >= STABLE_HOPS:
-                self.suspended = True
                 self._ending.set_result(None)
                 return
         else:
@@ -329,7 +327,7 @@ class ExecutionRuntime:
         raising `InvocationDeadlineError` if checkpoints were still unanswered at
         `deadline.flush_by`.
         """
-        with relaxed_gc(), task_lineage(self._loop):
+        with task_lineage(self._loop):
             return await self._run(main, deadline)
 
     async def _run(

@@ -13,6 +13,7 @@ import anyio.to_thread
 
 from ._errors import (
     DurableCallInStepError,
+    DurableError,
     NonDeterministicExecutionError,
     OperationError,
     SerdesError,
@@ -64,7 +65,7 @@ class StepSemantics(StrEnum):
     AT_MOST_ONCE_PER_RETRY = "AT_MOST_ONCE_PER_RETRY"
 
 
-class StepInterruptedError(Exception):
+class StepInterruptedError(DurableError):
     """An at-most-once attempt was started but its outcome was never recorded."""
 
 

@@ -118,13 +118,6 @@ class OperationStore:
         """The operation `op_id`, or `None` if the service has never seen it."""
         return self._ops.get(op_id)
 
-    def __len__(self) -> int:
-        return len(self._ops)
-
-    def values(self) -> list[Operation]:
-        """Every operation, in the order first seen."""
-        return list(self._ops.values())
-
     def apply(self, operations: Iterable[Operation]) -> None:
         """Take in operations from a response, then resolve the watchers they satisfy."""
         woken: list[Operation] = []
