@@ -11,10 +11,15 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from ._child import run_child
-from ._errors import ChildContextError, NonDeterministicExecutionError, ValidationError
+from ._errors import (
+    ChildContextError,
+    NonDeterministicExecutionError,
+    ValidationError,
+    error_object,
+)
 from ._lineage import fresh_root, spawn
 from ._models import ErrorObject, OperationType
-from ._serdes import Serdes
+from ._serdes import Serdes, round_trip
 
 if TYPE_CHECKING:
     from ._context import DurableContext
@@ -295,10 +300,11 @@ async def _run_flat(
     try:
         with fresh_root(scope):
             value = await body(batch.virtual_child(scope))
+        # As a nested item returns it; a value that cannot be checkpointed fails the item.
+        _, result = round_trip(serdes, value, None, f"item {index}")
     except Exception as exc:
         if isinstance(exc, NonDeterministicExecutionError) or runtime.fatal is not None:
             raise  # the invocation is failing as a whole
-        error = ErrorObject.from_exception(exc)
+        error = error_object(exc)
         return BatchItem[Any](index=index, status=BatchItemStatus.FAILED, error=error)
-    result = serdes.deserialize(serdes.serialize(value), None)  # as a nested item returns it
     return BatchItem[Any](index=index, status=BatchItemStatus.SUCCEEDED, result=result)

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._backend import Backend
+from ._compact import Compactor
 from ._errors import StaleCheckpointTokenError, SuspendExecution
 from ._lineage import spawn
 from ._models import Operation, OperationUpdate
-from ._store import Compactor
 
 _Waiter = asyncio.Future[Any]
 _Settlement = tuple[list[Operation] | None, list[tuple[_Waiter, str]], list[asyncio.Future[None]]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._errors import CallbackError, CallbackTimeoutError
+from ._errors import CallbackError, CallbackTimeoutError, operation_error
 from ._models import (
     CallbackOptions,
     Operation,
@@ -15,7 +15,6 @@ from ._models import (
     OperationUpdate,
 )
 from ._serdes import Serdes
-from ._step import operation_error
 
 if TYPE_CHECKING:
     from ._runtime import ExecutionRuntime

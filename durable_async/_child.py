@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from ._errors import ChildContextError, NonDeterministicExecutionError
+from ._errors import (
+    ChildContextError,
+    NonDeterministicExecutionError,
+    error_object,
+    operation_error,
+)
 from ._lineage import fresh_root
 from ._models import (
     ContextOptions,
@@ -15,7 +20,6 @@ from ._models import (
     OperationUpdate,
 )
 from ._serdes import Serdes, round_trip
-from ._step import error_object, operation_error
 
 if TYPE_CHECKING:
     from ._context import DurableContext

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._duration import DurationLike
-from ._errors import SerdesError, ValidationError, WaitForConditionError
+from ._errors import (
+    SerdesError,
+    ValidationError,
+    WaitForConditionError,
+    error_object,
+    operation_error,
+)
 from ._models import (
     ErrorObject,
     Operation,
@@ -26,7 +32,7 @@ from ._retry import (
     clamp_delay,
 )
 from ._serdes import Serdes, round_trip
-from ._step import error_object, operation_error, run_attempt
+from ._step import run_attempt
 
 if TYPE_CHECKING:
     from ._runtime import ExecutionRuntime

@@ -13,6 +13,12 @@ BaseException
         │                            replay met a different operation than the history holds
         ├── DurableCallInStepError . a durable operation was called from inside a step body
         ├── SerdesError ............ a value could not be serialised or deserialised
+        ├── UnexpectedCancellationError
+        │                            user code let a CancelledError escape uncancelled
+        ├── StepInterruptedError ... an at-most-once attempt found started on replay (handed
+        │                            to the retry policy; defined with the step operation)
+        ├── UnawaitedOperationError  testing only: an operation was created and never awaited
+        │                            (raised by `LocalRunner`, see the warning below)
         ├── OperationError ......... an operation failed; carries the original error's type and
         │   │                        message, identical on first run and replay
         │   ├── StepError .......... a step failed for good (retries exhausted)
@@ -33,12 +39,9 @@ BaseException
             ├── StaleCheckpointTokenError
             │                        a newer invocation owns the execution; this one ends
             ├── BackendUnavailableError
-            │                        throttled or 5xx after retries; Lambda retries the invocation
-            ├── CheckpointRejectedError
-            │                        the service refused a checkpoint; the execution fails
-            └── UnawaitedOperationError
-                                     testing only: an operation was created and never awaited
-                                     (raised by `LocalRunner`, see the warning below)
+            │                        throttled, 5xx or timed out; Lambda retries the invocation
+            └── CheckpointRejectedError
+                                     the service refused a checkpoint; the execution fails
 ```
 
 One warning sits beside the tree:
@@ -61,7 +64,9 @@ cannot swallow it.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, TypeVar
+
+from ._models import ErrorObject
 
 __all__ = [
     "BackendError",
@@ -329,3 +334,51 @@ class SuspendExecution(asyncio.CancelledError):
     It derives from `asyncio.CancelledError` (a `BaseException`), so `except Exception` in user
     code cannot swallow it. Durable calls made after suspension began raise it. Never catch it.
     """
+
+
+E = TypeVar("E", bound=OperationError)
+
+
+def error_object(exc: BaseException) -> ErrorObject:
+    """Describe `exc` as the service stores an error: type name, message and stack trace.
+
+    A failed durable operation (`OperationError`) keeps the message it recorded, not the longer
+    text naming the operation, and its inner error type goes in `error_data`, as in the
+    operation's own checkpoint; it keeps the stack trace it recorded too (where the step body
+    failed), else the frames where the handler let it escape. Every field is cut to the limits
+    in `durable_async._traceback`.
+    """
+    from ._traceback import (  # lazily: only failures need it
+        MAX_MESSAGE_BYTES,
+        MAX_TYPE_BYTES,
+        clip,
+        clip_stack,
+        stack_trace,
+    )
+
+    if isinstance(exc, OperationError):
+        recorded = clip_stack(exc.stack_trace)
+        return ErrorObject(
+            error_type=clip(type(exc).__name__, MAX_TYPE_BYTES),
+            error_message=clip(exc.error_message, MAX_MESSAGE_BYTES),
+            error_data=clip(exc.error_type, MAX_TYPE_BYTES),
+            stack_trace=recorded or stack_trace(exc) or None,
+        )
+    return ErrorObject(
+        error_type=clip(type(exc).__name__, MAX_TYPE_BYTES),
+        error_message=clip(str(exc), MAX_MESSAGE_BYTES),
+        stack_trace=stack_trace(exc) or None,
+    )
+
+
+def operation_error(cls: type[E], err: ErrorObject | None, op_id: str, name: str | None) -> E:
+    """Rebuild the error a failed operation recorded, the same on first run and replay."""
+    err = err or ErrorObject()
+    return cls(
+        err.error_type or "Error",
+        err.error_message or "",
+        error_data=err.error_data,
+        stack_trace=err.stack_trace,
+        operation_id=op_id,
+        operation_name=name,
+    )

@@ -7,7 +7,7 @@ from typing import Any
 
 from ._models import ErrorObject, Operation, OperationType
 
-__all__ = ["HistoryRecorder"]
+__all__ = ["HistoryRecorder", "timestamp"]
 
 _TYPE_NAMES = {
     OperationType.EXECUTION: "Execution",
@@ -19,7 +19,8 @@ _TYPE_NAMES = {
 }
 
 
-def _ts(seconds: float) -> dt.datetime:
+def timestamp(seconds: float) -> dt.datetime:
+    """Epoch seconds as the UTC datetime the service's APIs return."""
     return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
 
 
@@ -48,7 +49,7 @@ class HistoryRecorder:
             "EventType": kind,
             "EventId": len(self.events) + 1,
             "Id": op.id,
-            "EventTimestamp": _ts(when),
+            "EventTimestamp": timestamp(when),
         }
         if op.sub_type is not None:
             event["SubType"] = op.sub_type
@@ -64,8 +65,8 @@ class HistoryRecorder:
     ) -> None:
         """Record an `InvocationCompleted` event with its full details."""
         details: dict[str, Any] = {
-            "StartTimestamp": _ts(start),
-            "EndTimestamp": _ts(end),
+            "StartTimestamp": timestamp(start),
+            "EndTimestamp": timestamp(end),
             "RequestId": request_id,
         }
         if err is not None:
@@ -75,7 +76,7 @@ class HistoryRecorder:
                 "EventType": "InvocationCompleted",
                 "EventId": len(self.events) + 1,
                 "Id": execution_id,
-                "EventTimestamp": _ts(end),
+                "EventTimestamp": timestamp(end),
                 "InvocationCompletedDetails": details,
             }
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._errors import InvokeError
+from ._errors import InvokeError, operation_error
 from ._models import (
     ChainedInvokeOptions,
     Operation,
@@ -14,7 +14,6 @@ from ._models import (
     OperationUpdate,
 )
 from ._serdes import Serdes
-from ._step import operation_error
 
 if TYPE_CHECKING:
     from ._runtime import ExecutionRuntime

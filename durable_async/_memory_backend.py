@@ -153,7 +153,7 @@ class MemoryBackend:
             type=OperationType.EXECUTION,
             status=OperationStatus.STARTED,
             name=name,
-            start_timestamp=h._ts(now),
+            start_timestamp=h.timestamp(now),
             execution_details=ExecutionDetails(input_payload=raw),
         )
         ex.ops[op.id] = op
@@ -363,10 +363,10 @@ class MemoryBackend:
             "DurableExecutionArn": arn,
             "DurableExecutionName": ex.name,
             "Status": ex.status,
-            "StartTimestamp": h._ts(ex.start),
+            "StartTimestamp": h.timestamp(ex.start),
         }
         if ex.end is not None:
-            out["EndTimestamp"] = h._ts(ex.end)
+            out["EndTimestamp"] = h.timestamp(ex.end)
         if ex.result is not None:
             out["Result"] = ex.result
         if ex.error is not None:

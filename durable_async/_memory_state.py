@@ -166,7 +166,7 @@ class ExecutionRecord:
         self, op: Operation, status: OperationStatus, when: float, details: dict[str, Any]
     ) -> Operation:
         """Move `op` to a terminal `status` and record its event."""
-        done = op.model_copy(update={"status": status, "end_timestamp": h._ts(when)})
+        done = op.model_copy(update={"status": status, "end_timestamp": h.timestamp(when)})
         self.put(done)
         self.history.record(done, _EVENT[status], when, details)
         return done
@@ -180,7 +180,7 @@ class ExecutionRecord:
         self.status, self.result, self.error, self.end = status, result, err, now
         op = next(iter(self.ops.values()))
         new = _S.SUCCEEDED if status == "SUCCEEDED" else _S.FAILED
-        self.ops[op.id] = op.model_copy(update={"status": new, "end_timestamp": h._ts(now)})
+        self.ops[op.id] = op.model_copy(update={"status": new, "end_timestamp": h.timestamp(now)})
         if status == "SUCCEEDED":
             self.history.record(op, "Succeeded", now, {"Result": h.payload(result)})
         else:
@@ -309,7 +309,7 @@ class ExecutionRecord:
                 id=u.id,
                 type=u.type,
                 status=_S.STARTED,
-                start_timestamp=h._ts(now),
+                start_timestamp=h.timestamp(now),
                 parent_id=u.parent_id,
                 name=u.name,
                 sub_type=u.sub_type,
@@ -320,7 +320,7 @@ class ExecutionRecord:
             secs = u.wait_options.wait_seconds if u.wait_options else None
             if not secs or not 1 <= secs <= MAX_DELAY:
                 raise reject(f"WAIT {u.id} needs WaitOptions.WaitSeconds in 1..{MAX_DELAY}")
-            end = h._ts(now + secs)
+            end = h.timestamp(now + secs)
             op = op.model_copy(update={"wait_details": WaitDetails(scheduled_end_timestamp=end)})
             details = {"Duration": secs, "ScheduledEndTimestamp": end}
         elif u.type is _T.STEP and op.step_details is None:
@@ -367,7 +367,7 @@ class ExecutionRecord:
                 )
             new = StepDetails(
                 attempt=attempt + 1,
-                next_attempt_timestamp=h._ts(now + delay),
+                next_attempt_timestamp=h.timestamp(now + delay),
                 error=u.error,
                 result=u.payload,
             )

@@ -14,8 +14,6 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_pascal
 
-from ._errors import OperationError
-
 __all__ = [
     "CallbackDetails",
     "CallbackOptions",
@@ -144,27 +142,9 @@ class ErrorObject(_Wire):
         else the frames where the handler let it escape. Every field is cut to the limits in
         `durable_async._traceback`.
         """
-        from ._traceback import (  # lazily: only failures need it
-            MAX_MESSAGE_BYTES,
-            MAX_TYPE_BYTES,
-            clip,
-            clip_stack,
-            stack_trace,
-        )
+        from ._errors import error_object  # the conversion lives with the errors
 
-        if isinstance(exc, OperationError):
-            recorded = clip_stack(exc.stack_trace)
-            return cls(
-                error_type=clip(type(exc).__name__, MAX_TYPE_BYTES),
-                error_message=clip(exc.error_message, MAX_MESSAGE_BYTES),
-                error_data=clip(exc.error_type, MAX_TYPE_BYTES),
-                stack_trace=recorded or stack_trace(exc) or None,
-            )
-        return cls(
-            error_type=clip(type(exc).__name__, MAX_TYPE_BYTES),
-            error_message=clip(str(exc), MAX_MESSAGE_BYTES),
-            stack_trace=stack_trace(exc) or None,
-        )
+        return error_object(exc)
 
 
 class StepOptions(_Wire):

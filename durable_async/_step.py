@@ -7,7 +7,7 @@ import functools
 import inspect
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
@@ -15,12 +15,12 @@ from ._errors import (
     DurableCallInStepError,
     DurableError,
     NonDeterministicExecutionError,
-    OperationError,
     SerdesError,
     StepError,
+    error_object,
+    operation_error,
 )
 from ._models import (
-    ErrorObject,
     Operation,
     OperationAction,
     OperationStatus,
@@ -40,14 +40,11 @@ __all__ = [
     "StepInterruptedError",
     "StepSemantics",
     "call_body",
-    "error_object",
-    "operation_error",
     "run_attempt",
     "run_step",
 ]
 
 _S = OperationStatus
-E = TypeVar("E", bound=OperationError)
 _DEFAULT_RETRY = RetryPolicy.default()
 _NEVER_RETRY = (DurableCallInStepError, NonDeterministicExecutionError)
 
@@ -67,25 +64,6 @@ class StepSemantics(StrEnum):
 
 class StepInterruptedError(DurableError):
     """An at-most-once attempt was started but its outcome was never recorded."""
-
-
-def error_object(exc: BaseException) -> ErrorObject:
-    """Describe `exc` for a checkpoint: type, message and the body's stack trace, within the
-    limits of `durable_async._traceback`; an `OperationError` keeps its inner type in ErrorData."""
-    return ErrorObject.from_exception(exc)
-
-
-def operation_error(cls: type[E], err: ErrorObject | None, op_id: str, name: str | None) -> E:
-    """Rebuild the error a failed operation recorded, the same on first run and replay."""
-    err = err or ErrorObject()
-    return cls(
-        err.error_type or "Error",
-        err.error_message or "",
-        error_data=err.error_data,
-        stack_trace=err.stack_trace,
-        operation_id=op_id,
-        operation_name=name,
-    )
 
 
 def _settled_or_ready(op: Operation) -> bool:

@@ -15,6 +15,7 @@ import pytest
 
 from durable_async import (
     ChildContextError,
+    CompletionConfig,
     DurableContext,
     InvocationStatus,
     StepError,
@@ -26,6 +27,11 @@ from durable_async._runtime import MAX_RESPONSE_BYTES, response_too_large
 from durable_async.testing import LocalRunner, MemoryBackend
 
 pytestmark = pytest.mark.anyio
+
+
+async def one() -> int:
+    return 1
+
 
 UNSERIALISABLE = [dt.datetime(2026, 1, 1), {1, 2}, object()]
 
@@ -174,3 +180,38 @@ async def test_a_result_that_escapes_past_the_limit_is_checkpointed_not_returned
     assert output == {"Status": "SUCCEEDED", "Result": ""}
     result = await LocalRunner(handler).run(None)
     assert result.result == big
+
+
+@pytest.mark.parametrize("nesting", ["nested", "flat"])
+async def test_a_map_item_whose_result_cannot_be_serialised_fails_that_item_once(
+    nesting: str,
+) -> None:
+    runs: list[int] = []
+
+    async def item(ctx: DurableContext, value: int, index: int) -> Any:
+        runs.append(value)
+        await ctx.step(one, name=f"s{value}")
+        return {value} if value == 2 else value
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> list[Any]:
+        batch = await ctx.map(
+            [1, 2, 3],
+            item,
+            name="items",
+            nesting=nesting,
+            completion=CompletionConfig.all_completed(),
+        )
+        return [
+            [i.status.value, i.result, i.error.error_type if i.error else None] for i in batch.items
+        ]
+
+    for always_replay in (False, True):
+        runs.clear()
+        result = await LocalRunner(handler, always_replay=always_replay).run(None)
+        assert result.status is InvocationStatus.SUCCEEDED
+        assert result.result[0] == ["SUCCEEDED", 1, None]
+        assert result.result[1][0] == "FAILED"
+        assert result.result[1][2] in ("SerdesError", "ChildContextError")
+        assert result.result[2] == ["SUCCEEDED", 3, None]
+        assert sorted(set(runs)) == [1, 2, 3]
