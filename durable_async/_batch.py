@@ -17,6 +17,7 @@ from ._errors import (
     ValidationError,
     error_object,
 )
+from ._lifecycle import OperationHandle
 from ._lineage import fresh_root, spawn
 from ._models import ErrorObject, OperationType
 from ._serdes import Serdes, round_trip
@@ -266,13 +267,11 @@ async def _run_nested(
 ) -> BatchItem[Any]:
     """One item as a child context of the batch, checkpointed with its own result."""
     op_id = batch.begin_at(index, OperationType.CONTEXT, sub_type, name)
+    op = OperationHandle(runtime, op_id, OperationType.CONTEXT, sub_type, name, batch.parent_id)
     try:
         value = await run_child(
-            runtime,
+            op,
             batch,
-            op_id,
-            name,
-            sub_type,
             body,
             result_type=None,
             serdes=serdes,

@@ -130,29 +130,34 @@ class CheckpointBatcher:
         """A full request is queued and none is in flight: it should leave before more work."""
         return len(self._queue) >= MAX_UPDATES and not self._in_flight and self.failure is None
 
-    def enqueue(self, update: OperationUpdate, *, wait: bool) -> _Waiter | None:
-        """Queue `update`; with `wait`, flush now and return a future of its acknowledgement."""
-        self._check_open()
+    def queue(self, update: OperationUpdate) -> None:
+        """Queue a fire-and-forget `update`: it leaves with the next request, or when its
+        window ends."""
+        self._admit(update)
+        self._queue.append((update, None, _size(update)))
         if len(self._queue) >= MAX_UPDATES:
-            self._compact(update)  # it waits at least one round trip, maybe behind thousands
-        if not wait:
-            self._queue.append((update, None, _size(update)))
-            if len(self._queue) >= MAX_UPDATES:
-                self._kick()  # a full request does not wait for the window
-            elif self._timer is None and not self._urgent:
-                self._timer = self._loop.call_later(self.window, self._window_ended)
-            return None
+            self._kick()  # a full request does not wait for the window
+        elif self._timer is None and not self._urgent:
+            self._timer = self._loop.call_later(self.window, self._window_ended)
+
+    def submit(self, update: OperationUpdate) -> _Waiter:
+        """Queue `update`, flush now, and return a future of its acknowledgement."""
+        self._admit(update)
         fut = self._loop.create_future()
         self._queue.append((update, fut, _size(update)))
         self._urgent = True
         self._kick()
         return fut
 
+    def _admit(self, update: OperationUpdate) -> None:
+        self._check_open()
+        if len(self._queue) >= MAX_UPDATES:
+            self._compact(update)  # it waits at least one round trip, maybe behind thousands
+
     async def send(self, update: OperationUpdate) -> None:
         """Queue `update` and wait until the service has acknowledged it."""
-        fut = self.enqueue(update, wait=True)
+        fut = self.submit(update)
         del update  # the queue holds it until it is sent, and nothing after
-        assert fut is not None
         await fut
 
     def poll(self) -> asyncio.Future[None]:

@@ -6,14 +6,8 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._errors import CallbackError, CallbackTimeoutError, operation_error
-from ._models import (
-    CallbackOptions,
-    Operation,
-    OperationAction,
-    OperationStatus,
-    OperationType,
-    OperationUpdate,
-)
+from ._lifecycle import OperationHandle, ended
+from ._models import CallbackOptions, OperationAction, OperationStatus
 from ._serdes import Serdes
 
 if TYPE_CHECKING:
@@ -22,10 +16,6 @@ if TYPE_CHECKING:
 __all__ = ["Callback", "start_callback"]
 
 T = TypeVar("T")
-
-
-def _ended(op: Operation) -> bool:
-    return op.status.is_terminal
 
 
 class Callback(Generic[T]):
@@ -67,7 +57,7 @@ class Callback(Generic[T]):
     async def result(self) -> T:
         """Wait for the sender's result (suspending the invocation if nothing else runs)."""
         self._runtime.register()
-        op = await self._runtime.park(self.operation_id, _ended)
+        op = await self._runtime.park(self.operation_id, ended)
         details = op.callback_details
         if op.status is OperationStatus.SUCCEEDED:
             value: T = self._serdes.deserialize(
@@ -83,39 +73,28 @@ class Callback(Generic[T]):
 
 
 async def start_callback(
-    runtime: ExecutionRuntime,
-    op_id: str,
-    name: str | None,
-    parent_id: str | None,
+    op: OperationHandle,
     *,
-    sub_type: str,
     timeout_seconds: int,
     heartbeat_seconds: int,
     result_type: Any,
     serdes: Serdes,
 ) -> Callback[Any]:
     """Checkpoint the CALLBACK start (unless replaying it) and return the callback."""
-    op = runtime.store.get(op_id)
-    if op is None:
-        op = await runtime.send(
-            OperationUpdate(
-                id=op_id,
-                type=OperationType.CALLBACK,
-                action=OperationAction.START,
-                parent_id=parent_id,
-                name=name,
-                sub_type=sub_type,
-                callback_options=CallbackOptions(
-                    timeout_seconds=timeout_seconds, heartbeat_timeout_seconds=heartbeat_seconds
-                ),
-            )
+    state = op.state()
+    if state is None:
+        state = await op.send(
+            OperationAction.START,
+            callback_options=CallbackOptions(
+                timeout_seconds=timeout_seconds, heartbeat_timeout_seconds=heartbeat_seconds
+            ),
         )
-    callback_id = op.callback_details.callback_id if op.callback_details else None
+    callback_id = state.callback_details.callback_id if state.callback_details else None
     if not callback_id:
         raise CallbackError(
             "MissingCallbackId",
             "the service did not return a callback id",
-            operation_id=op_id,
-            operation_name=name,
+            operation_id=op.id,
+            operation_name=op.name,
         )
-    return Callback(runtime, op_id, name, callback_id, result_type=result_type, serdes=serdes)
+    return Callback(op.runtime, op.id, op.name, callback_id, result_type=result_type, serdes=serdes)

@@ -5,25 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from ._errors import (
-    ChildContextError,
-    NonDeterministicExecutionError,
-    error_object,
-    operation_error,
-)
+from ._errors import ChildContextError, NonDeterministicExecutionError
+from ._lifecycle import OperationHandle
 from ._lineage import fresh_root
-from ._models import (
-    ContextOptions,
-    OperationAction,
-    OperationStatus,
-    OperationType,
-    OperationUpdate,
-)
+from ._models import ContextOptions, OperationAction, OperationStatus
 from ._serdes import Serdes, round_trip
 
 if TYPE_CHECKING:
     from ._context import DurableContext
-    from ._runtime import ExecutionRuntime
 
 __all__ = ["MAX_CONTEXT_RESULT_BYTES", "run_child"]
 
@@ -31,11 +20,8 @@ MAX_CONTEXT_RESULT_BYTES = 256 * 1024
 
 
 async def run_child(
-    runtime: ExecutionRuntime,
+    op: OperationHandle,
     parent: DurableContext,
-    op_id: str,
-    name: str | None,
-    sub_type: str,
     body: Callable[[DurableContext], Coroutine[Any, Any, Any]],
     *,
     result_type: Any,
@@ -52,49 +38,33 @@ async def run_child(
     order, so the item's is acknowledged first. Until then a replay runs the item again, and its
     operations return their recorded results.
     """
-    op = runtime.store.get(op_id)
-    details = op.context_details if op is not None else None
-    if op is not None and op.status is OperationStatus.SUCCEEDED:
+    state = op.state()
+    details = state.context_details if state is not None else None
+    if state is not None and state.status is OperationStatus.SUCCEEDED:
         if not (details and details.replay_children):
             return serdes.deserialize(details.result if details else None, result_type)
-    elif op is not None and op.status.is_terminal:
-        raise operation_error(ChildContextError, details.error if details else None, op_id, name)
-
-    def update(action: OperationAction, **fields: Any) -> OperationUpdate:
-        return OperationUpdate(
-            id=op_id,
-            type=OperationType.CONTEXT,
-            action=action,
-            parent_id=parent.parent_id,
-            name=name,
-            sub_type=sub_type,
-            **fields,
-        )
-
-    if op is None:
-        runtime.batcher.enqueue(update(OperationAction.START), wait=False)
-    child = parent.child(op_id)
+    elif state is not None and state.status.is_terminal:
+        raise op.error(ChildContextError, details.error if details else None)
+    if state is None:
+        op.queue(OperationAction.START)
     try:
-        with fresh_root(op_id):
-            value = await body(child)
-        payload, result = round_trip(serdes, value, result_type, f"child context {name or op_id!r}")
+        with fresh_root(op.id):
+            value = await body(parent.child(op.id))
+        payload, result = round_trip(serdes, value, result_type, f"child context {op.label}")
     except Exception as exc:
-        if isinstance(exc, NonDeterministicExecutionError) or runtime.fatal is not None:
+        if isinstance(exc, NonDeterministicExecutionError) or op.runtime.fatal is not None:
             raise  # the invocation is failing as a whole: nothing to checkpoint for the child
-        failure = exc
+        await op.fail(ChildContextError, exc)
+    if state is not None and state.status.is_terminal:
+        return result  # replaying a large result's children: already recorded
+    if payload is not None and len(payload.encode()) > MAX_CONTEXT_RESULT_BYTES:
+        succeed = op.update(
+            OperationAction.SUCCEED, context_options=ContextOptions(replay_children=True)
+        )
     else:
-        if op is None or not op.status.is_terminal:
-            if payload is not None and len(payload.encode()) > MAX_CONTEXT_RESULT_BYTES:
-                succeed = update(
-                    OperationAction.SUCCEED, context_options=ContextOptions(replay_children=True)
-                )
-            else:
-                succeed = update(OperationAction.SUCCEED, payload=payload)
-            if await_success:
-                await runtime.send(succeed)
-            else:
-                runtime.batcher.enqueue(succeed, wait=False)
-        return result
-    error = error_object(failure)
-    await runtime.send(update(OperationAction.FAIL, error=error))
-    raise operation_error(ChildContextError, error, op_id, name) from failure
+        succeed = op.update(OperationAction.SUCCEED, payload=payload)
+    if await_success:
+        await op.runtime.send(succeed)
+    else:
+        op.runtime.queue(succeed)
+    return result

@@ -9,15 +9,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ._errors import AllOperationsFailedError
+from ._lifecycle import OperationHandle
 from ._lineage import spawn
-from ._models import OperationAction, OperationStatus, OperationType, OperationUpdate
+from ._models import OperationAction, OperationStatus
 from ._operation import DurableOperation
-
-if TYPE_CHECKING:
-    from ._runtime import ExecutionRuntime
 
 __all__ = ["Settled", "run_all", "run_all_settled", "run_first"]
 
@@ -59,17 +57,10 @@ async def run_all_settled(ops: Sequence[DurableOperation[Any]]) -> list[Settled[
 
 
 async def run_first(
-    runtime: ExecutionRuntime,
-    op_id: str,
-    name: str | None,
-    parent_id: str | None,
-    ops: Sequence[DurableOperation[Any]],
-    *,
-    successes_only: bool,
-    sub_type: str,
+    op: OperationHandle, ops: Sequence[DurableOperation[Any]], *, successes_only: bool
 ) -> Any:
     """The first operation to finish (`race`) or to succeed (`any`); the winner is recorded."""
-    recorded = runtime.store.get(op_id)
+    recorded = op.state()
     if recorded is not None and recorded.status is OperationStatus.SUCCEEDED:
         payload = recorded.step_details.result if recorded.step_details else None
         return await ops[int(payload or 0)]
@@ -95,17 +86,6 @@ async def run_first(
     if winner is None:
         raise AllOperationsFailedError([e for e in errors if e is not None])
 
-    def update(action: OperationAction, **fields: Any) -> OperationUpdate:
-        return OperationUpdate(
-            id=op_id,
-            type=OperationType.STEP,
-            action=action,
-            parent_id=parent_id,
-            name=name,
-            sub_type=sub_type,
-            **fields,
-        )
-
-    runtime.batcher.enqueue(update(OperationAction.START), wait=False)
-    await runtime.send(update(OperationAction.SUCCEED, payload=str(winner)))
+    op.queue(OperationAction.START)
+    await op.send(OperationAction.SUCCEED, payload=str(winner))
     return tasks[winner].result()

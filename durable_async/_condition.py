@@ -4,25 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ._duration import DurationLike
-from ._errors import (
-    SerdesError,
-    ValidationError,
-    WaitForConditionError,
-    error_object,
-    operation_error,
-)
-from ._models import (
-    ErrorObject,
-    Operation,
-    OperationAction,
-    OperationStatus,
-    OperationType,
-    OperationUpdate,
-    StepOptions,
-)
+from ._errors import SerdesError, ValidationError, WaitForConditionError
+from ._lifecycle import OperationHandle, settled_or_ready
+from ._models import ErrorObject, OperationAction, OperationStatus, StepOptions
 from ._retry import (
     Jitter,
     backoff_seconds,
@@ -33,9 +20,6 @@ from ._retry import (
 )
 from ._serdes import Serdes, round_trip
 from ._step import run_attempt
-
-if TYPE_CHECKING:
-    from ._runtime import ExecutionRuntime
 
 __all__ = ["WaitDecision", "WaitStrategy", "run_wait_for_condition"]
 
@@ -111,15 +95,8 @@ class WaitStrategy(Generic[S]):
         return WaitDecision(False, delay)
 
 
-def _settled_or_ready(op: Operation) -> bool:
-    return op.status is not _S.PENDING
-
-
 async def run_wait_for_condition(
-    runtime: ExecutionRuntime,
-    op_id: str,
-    name: str | None,
-    parent_id: str | None,
+    op: OperationHandle,
     check: Callable[[Any], Any],
     *,
     initial_state: Any,
@@ -130,31 +107,18 @@ async def run_wait_for_condition(
 ) -> Any:
     """Run checks, carrying the state in the operation's RETRY payloads, until done."""
     if max_attempts is not None:
-        check_attempts(max_attempts, f"wait_for_condition {name or op_id!r}")
-
-    def update(action: OperationAction, **fields: Any) -> OperationUpdate:
-        return OperationUpdate(
-            id=op_id,
-            type=OperationType.STEP,
-            action=action,
-            parent_id=parent_id,
-            name=name,
-            sub_type="WaitForCondition",
-            **fields,
-        )
-
-    op = runtime.store.get(op_id)
+        check_attempts(max_attempts, f"wait_for_condition {op.label}")
+    limit = max_attempts if max_attempts is not None else getattr(strategy, "max_attempts", None)
+    current = op.state()
     while True:
-        details = op.step_details if op is not None else None
-        if op is not None and op.status is _S.SUCCEEDED:
+        details = current.step_details if current is not None else None
+        if current is not None and current.status is _S.SUCCEEDED:
             return serdes.deserialize(details.result if details else None, result_type)
-        if op is not None and op.status.is_terminal:
-            raise operation_error(
-                WaitForConditionError, details.error if details else None, op_id, name
-            )
-        if op is not None and op.status is _S.PENDING:
+        if current is not None and current.status.is_terminal:
+            raise op.error(WaitForConditionError, details.error if details else None)
+        if current is not None and current.status is _S.PENDING:
             nxt = details.next_attempt_timestamp if details else None
-            op = await runtime.park(op_id, _settled_or_ready, due=nxt.timestamp() if nxt else None)
+            current = await op.park(settled_or_ready, due=nxt.timestamp() if nxt else None)
             continue
         attempt = ((details.attempt or 0) if details else 0) + 1
         # After a recorded poll the payload is the state, even an empty one (a `None` state).
@@ -163,36 +127,25 @@ async def run_wait_for_condition(
             if attempt > 1
             else initial_state
         )
-        if op is None or op.status is not _S.STARTED:
-            runtime.batcher.enqueue(update(OperationAction.START), wait=False)
-        new_state, failure = await run_attempt(
-            runtime, op_id, name, "WaitForCondition", attempt, check, (state,)
-        )
+        if current is None or current.status is not _S.STARTED:
+            op.queue(OperationAction.START)
+        new_state, failure = await run_attempt(op, attempt, check, (state,))
         if failure is not None:
-            error = error_object(failure)
-            await runtime.send(update(OperationAction.FAIL, error=error))
-            raise operation_error(WaitForConditionError, error, op_id, name) from failure
+            await op.fail(WaitForConditionError, failure)
         try:
-            payload, checked = round_trip(
-                serdes, new_state, result_type, f"check {name or op_id!r}"
-            )
+            payload, checked = round_trip(serdes, new_state, result_type, f"check {op.label}")
         except SerdesError as exc:
-            error = error_object(exc)
-            await runtime.send(update(OperationAction.FAIL, error=error))
-            raise operation_error(WaitForConditionError, error, op_id, name) from exc
+            await op.fail(WaitForConditionError, exc)
         decision = strategy(checked, attempt)
         if decision.done:
-            await runtime.send(update(OperationAction.SUCCEED, payload=payload))
-            return serdes.deserialize(payload, result_type)
-        limit = (
-            max_attempts if max_attempts is not None else getattr(strategy, "max_attempts", None)
-        )
+            await op.send(OperationAction.SUCCEED, payload=payload)
+            return checked
         if limit is not None and attempt >= limit:
             error = ErrorObject(
                 error_type="WaitForConditionError",
                 error_message=f"condition not met after {attempt} checks",
             )
-            await runtime.send(update(OperationAction.FAIL, error=error))
-            raise operation_error(WaitForConditionError, error, op_id, name)
+            await op.send(OperationAction.FAIL, error=error)
+            raise op.error(WaitForConditionError, error)
         opts = StepOptions(next_attempt_delay_seconds=clamp_delay(decision.delay_seconds))
-        op = await runtime.send(update(OperationAction.RETRY, payload=payload, step_options=opts))
+        current = await op.send(OperationAction.RETRY, payload=payload, step_options=opts)

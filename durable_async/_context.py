@@ -19,6 +19,7 @@ from ._errors import (
     ValidationError,
 )
 from ._ids import lane_operation_id, operation_id
+from ._lifecycle import OperationHandle
 from ._lineage import Lineage, current_lineage
 from ._logger import ReplayAwareLogger
 from ._models import Operation, OperationType
@@ -137,11 +138,12 @@ class DurableContext(CoordinationOps):
         kind: OperationType,
         sub_type: str,
         name: str | None,
-        run: Callable[[str], Coroutine[Any, Any, T]],
+        run: Callable[[OperationHandle], Coroutine[Any, Any, T]],
     ) -> DurableOperation[T]:
-        """Take the next id now; `run(op_id)` does the work when the operation is awaited."""
+        """Take the next id now; `run(op)` does the work when the operation is awaited."""
         op_id = self._begin(kind, sub_type, name)
-        return DurableOperation(self._runtime, op_id, name, lambda: run(op_id))
+        op = OperationHandle(self._runtime, op_id, kind, sub_type, name, self._parent_id)
+        return DurableOperation(self._runtime, op_id, name, lambda: run(op))
 
     def _begin(self, kind: OperationType, sub_type: str, name: str | None) -> str:
         """Assign the calling task's next id in this context and check it against the history."""
@@ -290,11 +292,8 @@ class DurableContext(CoordinationOps):
             OperationType.STEP,
             "Step",
             name,
-            lambda op_id: run_step(
-                runtime,
-                op_id,
-                name,
-                self._parent_id,
+            lambda op: run_step(
+                op,
                 fn,
                 args,
                 retry=retry,
@@ -346,14 +345,11 @@ class DurableContext(CoordinationOps):
         serdes: Serdes,
     ) -> DurableOperation[Any]:
         """Take the next id for a CONTEXT operation running `body` in a child context."""
-        runtime = self._runtime
         return self._operation(
             OperationType.CONTEXT,
             sub_type,
             name,
-            lambda op_id: run_child(
-                runtime, self, op_id, name, sub_type, body, result_type=result_type, serdes=serdes
-            ),
+            lambda op: run_child(op, self, body, result_type=result_type, serdes=serdes),
         )
 
     def map(
@@ -480,7 +476,7 @@ class DurableContext(CoordinationOps):
             OperationType.WAIT,
             "Wait",
             name,
-            lambda op_id: run_wait(self._runtime, op_id, name, self._parent_id, seconds),
+            lambda op: run_wait(op, seconds),
         )
 
 

@@ -24,6 +24,7 @@ from ._errors import (
     StepError,
 )
 from ._invoke import run_invoke
+from ._lifecycle import OperationHandle
 from ._models import OperationType
 from ._names import check_name
 from ._operation import DurableOperation
@@ -54,7 +55,7 @@ class _Host(Protocol):
         kind: OperationType,
         sub_type: str,
         name: str | None,
-        run: Callable[[str], Coroutine[Any, Any, T]],
+        run: Callable[[OperationHandle], Coroutine[Any, Any, T]],
     ) -> DurableOperation[T]: ...
 
     def step(
@@ -111,17 +112,13 @@ class CoordinationOps:
         """
         timeout_s = _optional_seconds(timeout, "callback timeout")
         heartbeat_s = _optional_seconds(heartbeat_timeout, "callback heartbeat timeout")
-        runtime, parent = self._runtime, self._parent_id
+        runtime = self._runtime
         return self._operation(
             OperationType.CALLBACK,
             "Callback",
             name,
-            lambda op_id: start_callback(
-                runtime,
-                op_id,
-                name,
-                parent,
-                sub_type="Callback",
+            lambda op: start_callback(
+                op,
                 timeout_seconds=timeout_s,
                 heartbeat_seconds=heartbeat_s,
                 result_type=result_type,
@@ -220,16 +217,13 @@ class CoordinationOps:
         Raises:
             InvokeError: the invoked function FAILED, TIMED_OUT or was STOPPED.
         """
-        runtime, parent = self._runtime, self._parent_id
+        runtime = self._runtime
         return self._operation(
             OperationType.CHAINED_INVOKE,
             "ChainedInvoke",
             name,
-            lambda op_id: run_invoke(
-                runtime,
-                op_id,
-                name,
-                parent,
+            lambda op: run_invoke(
+                op,
                 function_name,
                 payload,
                 tenant_id=tenant_id,
@@ -260,16 +254,13 @@ class CoordinationOps:
         Raises:
             WaitForConditionError: the check raised, or attempts ran out.
         """
-        runtime, parent = self._runtime, self._parent_id
+        runtime = self._runtime
         return self._operation(
             OperationType.STEP,
             "WaitForCondition",
             name,
-            lambda op_id: run_wait_for_condition(
-                runtime,
-                op_id,
-                name,
-                parent,
+            lambda op: run_wait_for_condition(
+                op,
                 check,
                 initial_state=initial_state,
                 strategy=wait_strategy,
@@ -333,7 +324,6 @@ def _first(
     successes_only: bool,
     sub_type: str,
 ) -> DurableOperation[Any]:
-    runtime, parent = host._runtime, host._parent_id
     check_name(name, sub_type)  # before taking the operations over: a refused call drops none
     for op in ops:
         # The combinator owns them now: it awaits them, or, on replay, only the recorded
@@ -343,7 +333,5 @@ def _first(
         OperationType.STEP,
         sub_type,
         name,
-        lambda op_id: run_first(
-            runtime, op_id, name, parent, ops, successes_only=successes_only, sub_type=sub_type
-        ),
+        lambda op: run_first(op, ops, successes_only=successes_only),
     )

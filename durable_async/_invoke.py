@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ._errors import InvokeError, operation_error
-from ._models import (
-    ChainedInvokeOptions,
-    Operation,
-    OperationAction,
-    OperationStatus,
-    OperationType,
-    OperationUpdate,
-)
+from ._errors import InvokeError
+from ._lifecycle import OperationHandle, ended
+from ._models import ChainedInvokeOptions, OperationAction, OperationStatus
 from ._serdes import Serdes
-
-if TYPE_CHECKING:
-    from ._runtime import ExecutionRuntime
 
 __all__ = ["run_invoke"]
 
@@ -25,15 +16,8 @@ def _or_null(payload: str | None) -> str:
     return "null" if payload is None else payload
 
 
-def _ended(op: Operation) -> bool:
-    return op.status.is_terminal
-
-
 async def run_invoke(
-    runtime: ExecutionRuntime,
-    op_id: str,
-    name: str | None,
-    parent_id: str | None,
+    op: OperationHandle,
     function_name: str,
     payload: Any,
     *,
@@ -43,28 +27,21 @@ async def run_invoke(
     result_serdes: Serdes,
 ) -> Any:
     """Start the invoke (unless the history has it) and park until the service reports back."""
-    op = runtime.store.get(op_id)
-    if op is None:
-        op = await runtime.send(
-            OperationUpdate(
-                id=op_id,
-                type=OperationType.CHAINED_INVOKE,
-                action=OperationAction.START,
-                parent_id=parent_id,
-                name=name,
-                sub_type="ChainedInvoke",
-                # A Lambda event is always a JSON document: no payload is sent as `null`.
-                payload=_or_null(payload_serdes.serialize(payload)),
-                chained_invoke_options=ChainedInvokeOptions(
-                    function_name=function_name, tenant_id=tenant_id
-                ),
-            )
+    state = op.state()
+    if state is None:
+        state = await op.send(
+            OperationAction.START,
+            # A Lambda event is always a JSON document: no payload is sent as `null`.
+            payload=_or_null(payload_serdes.serialize(payload)),
+            chained_invoke_options=ChainedInvokeOptions(
+                function_name=function_name, tenant_id=tenant_id
+            ),
         )
-    if not op.status.is_terminal:
-        op = await runtime.park(op_id, _ended)
-    details = op.chained_invoke_details
-    if op.status is OperationStatus.SUCCEEDED:
+    if not state.status.is_terminal:
+        state = await op.park(ended)
+    details = state.chained_invoke_details
+    if state.status is OperationStatus.SUCCEEDED:
         return result_serdes.deserialize(details.result if details else None, result_type)
-    error = operation_error(InvokeError, details.error if details else None, op_id, name)
-    error.status = op.status.value
+    error = op.error(InvokeError, details.error if details else None)
+    error.status = state.status.value
     raise error

@@ -238,9 +238,11 @@ class ExecutionRuntime:
 
         Raises `SuspendExecution` (when awaited) if the service did not return the operation.
         """
-        fut = self.batcher.enqueue(update, wait=True)
-        assert fut is not None
-        return fut
+        return self.batcher.submit(update)
+
+    def queue(self, update: OperationUpdate) -> None:
+        """Checkpoint `update` without waiting: it rides in the next request."""
+        self.batcher.queue(update)
 
     def _observe(self, old: Operation | None, new: Operation) -> None:
         """Tell plugins about operations starting and ending, once each."""
@@ -411,14 +413,13 @@ class ExecutionRuntime:
             )
         if payload is not None and response_too_large(payload):
             # Too large for Lambda's response: the service keeps it as the EXECUTION result.
-            self.batcher.enqueue(
+            self.queue(
                 OperationUpdate(
                     id=self.execution_op.id,
                     type=OperationType.EXECUTION,
                     action=OperationAction.SUCCEED,
                     payload=payload,
-                ),
-                wait=False,
+                )
             )
             payload = ""
         await self.batcher.drain()

@@ -7,7 +7,7 @@ import functools
 import inspect
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio.to_thread
 
@@ -18,23 +18,13 @@ from ._errors import (
     SerdesError,
     StepError,
     error_object,
-    operation_error,
 )
-from ._models import (
-    Operation,
-    OperationAction,
-    OperationStatus,
-    OperationType,
-    OperationUpdate,
-    StepOptions,
-)
+from ._lifecycle import OperationHandle, settled_or_ready
+from ._models import Operation, OperationAction, OperationStatus, OperationType, StepOptions
 from ._plugins import AttemptEnd, AttemptStart
 from ._retry import RetryDecision, RetryLike, RetryPolicy, clamp_delay
 from ._serdes import Serdes, round_trip
 from ._task_context import StepScope, current_step
-
-if TYPE_CHECKING:
-    from ._runtime import ExecutionRuntime
 
 __all__ = [
     "StepInterruptedError",
@@ -66,10 +56,6 @@ class StepInterruptedError(DurableError):
     """An at-most-once attempt was started but its outcome was never recorded."""
 
 
-def _settled_or_ready(op: Operation) -> bool:
-    return op.status is not _S.PENDING
-
-
 async def call_body(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
     if inspect.iscoroutinefunction(fn):
         return await fn(*args)
@@ -77,18 +63,13 @@ async def call_body(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
 
 
 async def run_attempt(
-    runtime: ExecutionRuntime,
-    op_id: str,
-    name: str | None,
-    sub_type: str,
-    attempt: int,
-    fn: Callable[..., Any],
-    args: tuple[Any, ...],
+    op: OperationHandle, attempt: int, fn: Callable[..., Any], args: tuple[Any, ...]
 ) -> tuple[Any, Exception | None]:
     """Run one attempt of a body inside its step scope; return (value, error)."""
+    runtime = op.runtime
     plugins = runtime.plugins
-    ident = (runtime.arn, op_id, OperationType.STEP, sub_type, name, attempt)
-    token = current_step.set(StepScope(runtime, op_id, name, attempt))
+    ident = (runtime.arn, op.id, OperationType.STEP, op.sub_type, op.name, attempt)
+    token = current_step.set(StepScope(runtime, op.id, op.name, attempt))
     runtime.enter_busy()
     try:
         if plugins:
@@ -97,7 +78,7 @@ async def run_attempt(
             try:
                 value = await call_body(fn, args)
             except asyncio.CancelledError as cancelled:
-                runtime.check_cancellation(cancelled, f"the body of step {name or op_id!r}")
+                runtime.check_cancellation(cancelled, f"the body of step {op.label}")
                 raise
         except Exception as exc:
             if plugins:
@@ -112,10 +93,7 @@ async def run_attempt(
 
 
 async def run_step(
-    runtime: ExecutionRuntime,
-    op_id: str,
-    name: str | None,
-    parent_id: str | None,
+    op: OperationHandle,
     fn: Callable[..., Any],
     args: tuple[Any, ...],
     *,
@@ -124,67 +102,54 @@ async def run_step(
     result_type: Any,
     serdes: Serdes,
 ) -> Any:
-    """Drive step `op_id` from whatever state the history holds to a result or a `StepError`."""
+    """Drive the step from whatever state the history holds to a result or a `StepError`."""
     policy = retry or _DEFAULT_RETRY
     at_most_once = semantics is StepSemantics.AT_MOST_ONCE_PER_RETRY
-
-    def update(action: OperationAction, **fields: Any) -> OperationUpdate:
-        return OperationUpdate(
-            id=op_id,
-            type=OperationType.STEP,
-            action=action,
-            parent_id=parent_id,
-            name=name,
-            sub_type="Step",
-            **fields,
-        )
 
     async def give_up_or_retry(exc: BaseException, attempt: int) -> Operation:
         # A durable call inside the body is a programming error: retrying cannot fix it.
         decision = RetryDecision.stop() if isinstance(exc, _NEVER_RETRY) else policy(exc, attempt)
         if not isinstance(decision, RetryDecision):
-            raise TypeError(f"retry strategy of step {name or op_id!r} returned {decision!r}")
+            raise TypeError(f"retry strategy of step {op.label} returned {decision!r}")
         error = error_object(exc)
-        if decision.retry:
-            opts = StepOptions(next_attempt_delay_seconds=clamp_delay(decision.delay_seconds))
-            return await runtime.send(update(OperationAction.RETRY, error=error, step_options=opts))
-        return await runtime.send(update(OperationAction.FAIL, error=error))
+        if not decision.retry:
+            return await op.send(OperationAction.FAIL, error=error)
+        opts = StepOptions(next_attempt_delay_seconds=clamp_delay(decision.delay_seconds))
+        return await op.send(OperationAction.RETRY, error=error, step_options=opts)
 
-    op = runtime.store.get(op_id)
+    state = op.state()
     while True:
-        status = op.status if op is not None else None
-        if op is not None and status is _S.SUCCEEDED:
-            details = op.step_details
+        status = state.status if state is not None else None
+        details = state.step_details if state is not None else None
+        if status is _S.SUCCEEDED:
             return serdes.deserialize(details.result if details else None, result_type)
-        if op is not None and status in (_S.FAILED, _S.CANCELLED, _S.TIMED_OUT, _S.STOPPED):
-            raise operation_error(
-                StepError, op.step_details.error if op.step_details else None, op_id, name
-            )
-        attempt = ((op.step_details.attempt or 0) if op and op.step_details else 0) + 1
-        if op is not None and status is _S.PENDING:
-            nxt = op.step_details.next_attempt_timestamp if op.step_details else None
-            op = await runtime.park(op_id, _settled_or_ready, due=nxt.timestamp() if nxt else None)
+        if status in (_S.FAILED, _S.CANCELLED, _S.TIMED_OUT, _S.STOPPED):
+            raise op.error(StepError, details.error if details else None)
+        attempt = ((details.attempt or 0) if details else 0) + 1
+        if status is _S.PENDING:
+            nxt = details.next_attempt_timestamp if details else None
+            state = await op.park(settled_or_ready, due=nxt.timestamp() if nxt else None)
             continue
-        if op is not None and status is _S.STARTED and at_most_once:
+        if status is _S.STARTED and at_most_once:
             interrupted = StepInterruptedError(
-                f"step {name or op_id!r} attempt {attempt} was interrupted before its outcome "
+                f"step {op.label} attempt {attempt} was interrupted before its outcome "
                 "was recorded (at-most-once: not re-run)"
             )
-            op = await give_up_or_retry(interrupted, attempt)
+            state = await give_up_or_retry(interrupted, attempt)
             continue
         if status is not _S.STARTED:
             if at_most_once:
-                await runtime.send(update(OperationAction.START, body_waits=True))
+                await op.send(OperationAction.START, body_waits=True)
             else:
-                runtime.batcher.enqueue(update(OperationAction.START), wait=False)
-        value, outcome = await run_attempt(runtime, op_id, name, "Step", attempt, fn, args)
+                op.queue(OperationAction.START)
+        value, outcome = await run_attempt(op, attempt, fn, args)
         if outcome is not None:
-            op = await give_up_or_retry(outcome, attempt)
+            state = await give_up_or_retry(outcome, attempt)
             continue
         try:
-            payload, result = round_trip(serdes, value, result_type, f"step {name or op_id!r}")
+            payload, result = round_trip(serdes, value, result_type, f"step {op.label}")
         except SerdesError as exc:  # no retry: the body would return the same value again
-            op = await runtime.send(update(OperationAction.FAIL, error=error_object(exc)))
+            state = await op.send(OperationAction.FAIL, error=error_object(exc))
             continue
-        await runtime.send(update(OperationAction.SUCCEED, payload=payload))
+        await op.send(OperationAction.SUCCEED, payload=payload)
         return result

@@ -72,7 +72,7 @@ async def test_fire_and_forget_updates_coalesce_into_the_minimum_number_of_calls
     backend = RecordingBackend()
     batcher = make(backend, window=0.0)
     for i in range(n):
-        batcher.enqueue(update(i), wait=False)
+        batcher.queue(update(i))
     await batcher.drain()
     assert len(backend.requests) == math.ceil(n / MAX_UPDATES)
     assert [u for req in backend.requests for u in req] == [f"op{i}" for i in range(n)]  # FIFO
@@ -81,7 +81,7 @@ async def test_fire_and_forget_updates_coalesce_into_the_minimum_number_of_calls
 async def test_a_blocked_caller_is_never_delayed_by_the_window() -> None:
     backend = RecordingBackend()
     batcher = make(backend, window=3600.0)  # an hour: only an immediate flush can pass
-    batcher.enqueue(update(0), wait=False)
+    batcher.queue(update(0))
     await asyncio.wait_for(batcher.send(update(1)), timeout=5)
     assert backend.requests == [["op0", "op1"]]  # queued earlier updates ride along, in order
 
@@ -109,7 +109,7 @@ async def test_requests_stay_under_the_byte_bound() -> None:
     batcher = make(backend, window=0.0)
     big = "x" * (200 * 1024)
     for i in range(8):
-        batcher.enqueue(update(i, big), wait=False)
+        batcher.queue(update(i, big))
     await batcher.drain()
     assert [len(r) for r in backend.requests] == [3, 3, 2]  # 3 x 200 KiB < 750 KiB < 4 x 200 KiB
 

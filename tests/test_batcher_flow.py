@@ -22,7 +22,7 @@ async def test_a_fire_and_forget_update_queued_after_a_response_waits_for_the_wi
 
     async def lane() -> None:
         await batcher.send(update(0))
-        batcher.enqueue(update(1), wait=False)  # the next step's START, as the lane wakes
+        batcher.queue(update(1))  # the next step's START, as the lane wakes
         for _ in range(5):  # its body runs for a while
             await asyncio.sleep(0)
         await batcher.send(update(2))  # its SUCCEED
@@ -35,7 +35,7 @@ async def test_a_full_request_of_fire_and_forget_updates_leaves_without_the_wind
     backend = RecordingBackend()
     batcher = make(backend, window=3600.0)
     for i in range(MAX_UPDATES + 3):
-        batcher.enqueue(update(i), wait=False)
+        batcher.queue(update(i))
     for _ in range(5):
         await asyncio.sleep(0)
     assert [len(r) for r in backend.requests] == [MAX_UPDATES]  # the 3 left wait for the window
@@ -48,7 +48,7 @@ async def test_left_over_updates_leave_when_their_window_ends() -> None:
     backend = RecordingBackend()
     batcher = make(backend, window=0.0)
     for i in range(MAX_UPDATES + 3):
-        batcher.enqueue(update(i), wait=False)
+        batcher.queue(update(i))
     for _ in range(20):
         await asyncio.sleep(0)
         if len(backend.requests) == 2:

@@ -165,7 +165,7 @@ async def test_multi_byte_text_is_counted_in_bytes_so_no_request_overflows(where
     backend = SizingBackend()
     batcher = CheckpointBatcher(backend, ARN, "t0", apply_state=lambda ops: None, window=0.0)
     for i in range(14):
-        batcher.enqueue(_carrying(i, where), wait=False)
+        batcher.queue(_carrying(i, where))
     await batcher.drain()
     assert max(backend.sizes) <= MAX_BYTES
     assert len(backend.sizes) == 5  # 3 + 3 + 3 + 3 + 2 updates of 200 KiB
