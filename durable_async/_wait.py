@@ -8,6 +8,7 @@ from ._models import OperationAction, WaitOptions
 __all__ = ["run_wait"]
 
 
+# --8<-- [start:run_wait]
 async def run_wait(op: OperationHandle, seconds: int) -> None:
     """Start the timer (unless the history has it) and park until the service ends it."""
     state = op.state()
@@ -17,3 +18,4 @@ async def run_wait(op: OperationHandle, seconds: int) -> None:
         return
     end = state.wait_details.scheduled_end_timestamp if state.wait_details else None
     await op.park(ended, due=end.timestamp() if end else None)
+# --8<-- [end:run_wait]
