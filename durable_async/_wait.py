@@ -18,4 +18,6 @@ async def run_wait(op: OperationHandle, seconds: int) -> None:
         return
     end = state.wait_details.scheduled_end_timestamp if state.wait_details else None
     await op.park(ended, due=end.timestamp() if end else None)
+
+
 # --8<-- [end:run_wait]
