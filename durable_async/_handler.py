@@ -21,6 +21,7 @@ from ._errors import (
     StaleCheckpointTokenError,
     unavailable,
 )
+from ._gc import relaxed_gc
 from ._models import (
     ErrorObject,
     InvocationInput,
@@ -31,7 +32,7 @@ from ._models import (
 )
 from ._paging import read_pages
 from ._plugins import DurablePlugin, InvocationEnd, InvocationStart, PluginSet
-from ._runtime import ExecutionRuntime, relaxed_gc
+from ._runtime import ExecutionRuntime
 from ._serdes import Serdes
 from ._unawaited import UnawaitedOperation, warn_unawaited
 
@@ -147,24 +148,9 @@ class DurableHandler(Generic[E, R]):
         clock = backend.clock
         deadline = _deadline(lambda_context, clock)
         arn, token = invocation.durable_execution_arn, invocation.checkpoint_token
-        try:
-            operations = await run_until(
-                read_pages(backend, arn, token, invocation.initial_execution_state),
-                clock,
-                deadline.stop if deadline else None,
-                lambda: InvocationDeadlineError(
-                    "the invocation reached its deadline while reading the execution's state; "
-                    "Lambda will retry it"
-                ),
-            )
-        except StaleCheckpointTokenError:
-            # A newer invocation owns the execution: this one has nothing to do (and retrying
-            # it could never help, its token stays stale). See docs/errors.md.
-            return InvocationOutput(status=InvocationStatus.PENDING)
-        except CheckpointRejectedError as exc:
-            return _failed(exc)
-        except (TimeoutError, OSError) as exc:
-            raise unavailable(exc, "reading the execution's state") from exc
+        operations = await _read_state(backend, invocation, deadline)
+        if isinstance(operations, InvocationOutput):
+            return operations
         try:
             execution, user_input = _execution_input(operations)
         except InvalidInvocationError as exc:
@@ -214,6 +200,32 @@ def _deadline(lambda_context: Any, clock: Clock) -> Deadline | None:
     seconds = float(remaining()) / 1000
     end = clock.now() + seconds
     return Deadline(stop=end - min(3.0, max(0.5, seconds * 0.05)), end=end)
+
+
+async def _read_state(
+    backend: Backend, invocation: InvocationInput, deadline: Deadline | None
+) -> list[Operation] | InvocationOutput:
+    """Every operation of the execution, read before the deadline, or the output that ends the
+    invocation at once."""
+    arn, token = invocation.durable_execution_arn, invocation.checkpoint_token
+    try:
+        return await run_until(
+            read_pages(backend, arn, token, invocation.initial_execution_state),
+            backend.clock,
+            deadline.stop if deadline else None,
+            lambda: InvocationDeadlineError(
+                "the invocation reached its deadline while reading the execution's state; "
+                "Lambda will retry it"
+            ),
+        )
+    except StaleCheckpointTokenError:
+        # A newer invocation owns the execution: this one has nothing to do (and retrying it
+        # could never help, its token stays stale). See docs/errors.md.
+        return InvocationOutput(status=InvocationStatus.PENDING)
+    except CheckpointRejectedError as exc:
+        return _failed(exc)
+    except (TimeoutError, OSError) as exc:
+        raise unavailable(exc, "reading the execution's state") from exc
 
 
 def _failed(exc: Exception) -> InvocationOutput:

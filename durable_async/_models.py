@@ -8,6 +8,7 @@ event) and `datetime` (botocore responses). `to_wire()` gives botocore keyword a
 from __future__ import annotations
 
 import datetime as dt
+import json
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -283,6 +284,24 @@ class InvocationInput(_Wire):
     durable_execution_arn: str
     checkpoint_token: str
     initial_execution_state: ExecutionState
+
+
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024
+"""Lambda's limit on a synchronous invocation's response: the whole encoded JSON envelope."""
+
+
+def response_too_large(result: str) -> bool:
+    """Whether `{"Status": "SUCCEEDED", "Result": result}`, encoded as Lambda's runtime does,
+    exceeds Lambda's response limit.
+
+    JSON escaping inside the envelope can make it up to 12 times the result's length (an
+    astral character becomes two `\\uXXXX` escapes), so only results too short to reach the
+    limit even then skip the encoding.
+    """
+    if len(result) * 12 + 64 <= MAX_RESPONSE_BYTES:
+        return False
+    envelope = json.dumps({"Status": "SUCCEEDED", "Result": result})
+    return len(envelope) > MAX_RESPONSE_BYTES  # ASCII: escaping left no multi-byte character
 
 
 class InvocationOutput(_Wire):

@@ -14,13 +14,10 @@ The suspension rule (see docs/concepts/replay.md):
 from __future__ import annotations
 
 import asyncio
-import gc
 import heapq
-import json
-import threading
 import weakref
-from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Coroutine
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from ._backend import Backend
@@ -45,6 +42,7 @@ from ._models import (
     OperationAction,
     OperationType,
     OperationUpdate,
+    response_too_large,
 )
 from ._plugins import OperationEnd, OperationStart, PluginSet
 from ._quiescence import waiter_of
@@ -55,63 +53,13 @@ from ._unawaited import UnawaitedOperation
 if TYPE_CHECKING:
     from ._operation import DurableOperation
 
-__all__ = ["ExecutionRuntime", "relaxed_gc"]
+__all__ = ["ExecutionRuntime"]
 
 SWEEP_MIN = 1024
 """The fewest operations `ExecutionRuntime.track` holds before it drops those that started."""
 
-MAX_RESPONSE_BYTES = 6 * 1024 * 1024
-"""Lambda's limit on a synchronous invocation's response: the whole encoded JSON envelope."""
 STABLE_HOPS = 2
 CLEANUP_SECONDS = 2.0
-GC_YOUNG_THRESHOLD = 10_000
-"""The collector's first threshold while an invocation runs (CPython's default is 700)."""
-
-_gc_lock = threading.Lock()
-_gc_users = 0
-_gc_saved: tuple[int, int, int] | None = None
-
-
-@contextmanager
-def relaxed_gc() -> Iterator[None]:
-    """Collect young objects less often while invocations run; restore the thresholds after.
-
-    An invocation's tasks, frames and operations live until it ends, so the collector finds
-    nothing to free among them, yet with the default threshold it walks them after every 700
-    allocations. Nested and concurrent invocations share one change; the thresholds are put
-    back when the last one ends, unless something else changed them meanwhile.
-    """
-    global _gc_users, _gc_saved
-    with _gc_lock:
-        if _gc_users == 0:
-            current = gc.get_threshold()
-            if 0 < current[0] < GC_YOUNG_THRESHOLD:  # 0: automatic collection is off
-                _gc_saved = current
-                gc.set_threshold(GC_YOUNG_THRESHOLD, *current[1:])
-        _gc_users += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_users -= 1
-            if _gc_users == 0 and _gc_saved is not None:
-                if gc.get_threshold() == (GC_YOUNG_THRESHOLD, *_gc_saved[1:]):
-                    gc.set_threshold(*_gc_saved)
-                _gc_saved = None
-
-
-def response_too_large(result: str) -> bool:
-    """Whether `{"Status": "SUCCEEDED", "Result": result}`, encoded as Lambda's runtime does,
-    exceeds Lambda's response limit.
-
-    JSON escaping inside the envelope can make it up to 12 times the result's length (an
-    astral character becomes two `\\uXXXX` escapes), so only results too short to reach the
-    limit even then skip the encoding.
-    """
-    if len(result) * 12 + 64 <= MAX_RESPONSE_BYTES:
-        return False
-    envelope = json.dumps({"Status": InvocationStatus.SUCCEEDED.value, "Result": result})
-    return len(envelope) > MAX_RESPONSE_BYTES  # ASCII: escaping left no multi-byte character
 
 
 class ExecutionRuntime:

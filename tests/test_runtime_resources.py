@@ -15,6 +15,7 @@ from durable_async import DurableContext, InvocationStatus, durable_execution
 from durable_async._aws_backend import updates_to_wire
 from durable_async._batcher import MAX_UPDATES
 from durable_async._compact import Compactor
+from durable_async._gc import GC_YOUNG_THRESHOLD, relaxed_gc
 from durable_async._models import (
     ErrorObject,
     Operation,
@@ -25,7 +26,6 @@ from durable_async._models import (
     StepDetails,
     WaitOptions,
 )
-from durable_async._runtime import GC_YOUNG_THRESHOLD, relaxed_gc
 from durable_async._store import OperationStore
 from durable_async.testing import LocalRunner, MemoryBackend
 

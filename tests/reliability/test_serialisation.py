@@ -23,7 +23,7 @@ from durable_async import (
     WaitForConditionError,
     durable_execution,
 )
-from durable_async._runtime import MAX_RESPONSE_BYTES, response_too_large
+from durable_async._models import MAX_RESPONSE_BYTES, response_too_large
 from durable_async.testing import LocalRunner, MemoryBackend
 
 pytestmark = pytest.mark.anyio
