@@ -69,6 +69,7 @@ from ._plugins import InvocationEnd as InvocationEnd
 from ._plugins import InvocationStart as InvocationStart
 from ._plugins import OperationEnd as OperationEnd
 from ._plugins import OperationStart as OperationStart
+from ._public import publish as _publish
 from ._retry import RetryDecision as RetryDecision
 from ._retry import RetryPolicy as RetryPolicy
 from ._serdes import JsonSerdes as JsonSerdes
@@ -140,3 +141,5 @@ __all__ = [
     "WaitStrategy",
     "durable_execution",
 ]
+
+_publish(globals(), __all__, __name__)

@@ -27,3 +27,24 @@ def test_package_is_typed() -> None:
     import importlib.resources
 
     assert importlib.resources.files("durable_async").joinpath("py.typed").is_file()
+
+
+@pytest.mark.parametrize("module", [durable_async, durable_async.testing])
+def test_public_names_show_the_module_users_import_them_from(module: types.ModuleType) -> None:
+    shown = {
+        n: getattr(module, n).__module__
+        for n in module.__all__
+        if inspect.isclass(getattr(module, n)) or inspect.isfunction(getattr(module, n))
+    }
+    assert shown
+    assert {n: m for n, m in shown.items() if m not in ("durable_async", module.__name__)} == {}
+
+
+def test_a_traceback_names_the_public_class() -> None:
+    import traceback
+
+    try:
+        raise durable_async.StepError("Boom", "it failed")
+    except durable_async.StepError as exc:
+        text = "".join(traceback.format_exception_only(type(exc), exc))
+    assert text.startswith("durable_async.StepError")

@@ -8,6 +8,7 @@ from .._memory_backend import BackendStats as BackendStats
 from .._memory_backend import InvokeOutcome as InvokeOutcome
 from .._memory_backend import InvokeRequest as InvokeRequest
 from .._memory_backend import MemoryBackend as MemoryBackend
+from .._public import publish as _publish
 from ._aws_runner import AwsLocalRunner as AwsLocalRunner
 from ._aws_runner import FunctionError as FunctionError
 from ._aws_runner import Invocation as Invocation
@@ -40,3 +41,5 @@ __all__ = [
     "RunningExecution",
     "runner_available",
 ]
+
+_publish(globals(), __all__, __name__)
