@@ -17,7 +17,6 @@ from ._errors import (
     ValidationError,
     error_object,
 )
-from ._lifecycle import OperationHandle
 from ._lineage import fresh_root, spawn
 from ._models import ErrorObject, OperationType
 from ._serdes import Serdes, round_trip
@@ -266,8 +265,7 @@ async def _run_nested(
     serdes: Serdes,
 ) -> BatchItem[Any]:
     """One item as a child context of the batch, checkpointed with its own result."""
-    op_id = batch.begin_at(index, OperationType.CONTEXT, sub_type, name)
-    op = OperationHandle(runtime, op_id, OperationType.CONTEXT, sub_type, name, batch.parent_id)
+    op = batch._ids.begin_at(index, OperationType.CONTEXT, sub_type, name)
     try:
         value = await run_child(
             op,
@@ -295,10 +293,10 @@ async def _run_flat(
     serdes: Serdes,
 ) -> BatchItem[Any]:
     """One item in a virtual context: its operations are the batch's own children."""
-    scope = batch.id_at(index)
+    scope = batch._ids.id_at(index)
     try:
         with fresh_root(scope):
-            value = await body(batch.virtual_child(scope))
+            value = await body(batch._within(batch._ids.virtual(scope)))
         # As a nested item returns it; a value that cannot be checkpointed fails the item.
         _, result = round_trip(serdes, value, None, f"item {index}")
     except Exception as exc:

@@ -49,7 +49,7 @@ async def run_child(
         op.queue(OperationAction.START)
     try:
         with fresh_root(op.id):
-            value = await body(parent.child(op.id))
+            value = await body(parent._within(parent._ids.child(op.id)))
         payload, result = round_trip(serdes, value, result_type, f"child context {op.label}")
     except Exception as exc:
         if isinstance(exc, NonDeterministicExecutionError) or op.runtime.fatal is not None:

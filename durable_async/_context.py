@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar, overload
@@ -13,23 +12,18 @@ from ._child import run_child
 from ._coordination import CoordinationOps
 from ._duration import DurationLike, to_seconds
 from ._errors import (
-    DurableCallInStepError,
-    DurableError,
-    NonDeterministicExecutionError,
     ValidationError,
 )
-from ._ids import lane_operation_id, operation_id
 from ._lifecycle import OperationHandle
-from ._lineage import Lineage, current_lineage
 from ._logger import ReplayAwareLogger
-from ._models import Operation, OperationType
-from ._names import check_name, check_names
+from ._models import OperationType
+from ._names import check_names
 from ._operation import DurableOperation
 from ._retry import RetryLike
 from ._runtime import ExecutionRuntime
+from ._scope import IdScope
 from ._serdes import JsonSerdes, Serdes
 from ._step import StepSemantics, run_step
-from ._task_context import current_step
 from ._wait import run_wait
 
 __all__ = ["DurableContext"]
@@ -58,16 +52,11 @@ class DurableContext(CoordinationOps):
         self,
         runtime: ExecutionRuntime,
         *,
-        parent_id: str | None = None,
         lambda_context: Any = None,
-        id_scope: str | None = None,
+        ids: IdScope | None = None,
     ) -> None:
         self._runtime = runtime
-        self._parent_id = parent_id
-        # Ids derive from the scope: the parent's id, or a virtual context's own id.
-        self._scope = parent_id if id_scope is None else id_scope
-        self._home = _Lane("")  # the operations called by the context's own task
-        self._lanes: dict[Lineage, _Lane] | None = None  # those of every other task
+        self._ids = ids or IdScope(runtime, None)
         self.lambda_context = lambda_context
         self.logger = ReplayAwareLogger(_log, runtime.arn, lambda: self.replaying)
 
@@ -79,22 +68,7 @@ class DurableContext(CoordinationOps):
     @property
     def parent_id(self) -> str | None:
         """The id of the child context this is, or `None` for the root context."""
-        return self._parent_id
-
-    def child(self, context_id: str) -> DurableContext:
-        """A context whose operations are children of operation `context_id`."""
-        return DurableContext(
-            self._runtime, parent_id=context_id, lambda_context=self.lambda_context
-        )
-
-    def virtual_child(self, scope_id: str) -> DurableContext:
-        """A context checkpointed as part of this one, with ids of its own (flat map items)."""
-        return DurableContext(
-            self._runtime,
-            parent_id=self._parent_id,
-            lambda_context=self.lambda_context,
-            id_scope=scope_id,
-        )
+        return self._ids.parent_id
 
     @property
     def replaying(self) -> bool:
@@ -106,32 +80,11 @@ class DurableContext(CoordinationOps):
         service completed between invocations (a wait, a callback, an invoke) is where the task
         starts running new code.
         """
-        node = current_lineage.get()
-        if node is None:
-            return False
-        lane = self._lane_of(node)
-        if lane.live:
-            return False
-        if self._runtime.store.get(self._lane_id(lane, lane.count + 1)) is not None:
-            return True
-        return lane.tail_replays
+        return self._ids.replaying
 
-    def _lane_of(self, node: Lineage) -> _Lane:
-        """The operation counter of the task running `node` in this context."""
-        if not node.path and node.origin == self._scope:
-            return self._home
-        lanes = self._lanes
-        if lanes is None:
-            lanes = self._lanes = {}
-        lane = lanes.get(node)
-        if lane is None:
-            lane = lanes[node] = _Lane(node.label(self._scope))
-        return lane
-
-    def _lane_id(self, lane: _Lane, position: int) -> str:
-        if lane is self._home:
-            return operation_id(self._scope, position)
-        return lane_operation_id(self._scope, lane.label, position)
+    def _within(self, ids: IdScope) -> DurableContext:
+        """The context whose operations take their ids from `ids` (a child or an item)."""
+        return DurableContext(self._runtime, lambda_context=self.lambda_context, ids=ids)
 
     def _operation(
         self,
@@ -141,91 +94,8 @@ class DurableContext(CoordinationOps):
         run: Callable[[OperationHandle], Coroutine[Any, Any, T]],
     ) -> DurableOperation[T]:
         """Take the next id now; `run(op)` does the work when the operation is awaited."""
-        op_id = self._begin(kind, sub_type, name)
-        op = OperationHandle(self._runtime, op_id, kind, sub_type, name, self._parent_id)
-        return DurableOperation(self._runtime, op_id, name, lambda: run(op))
-
-    def _begin(self, kind: OperationType, sub_type: str, name: str | None) -> str:
-        """Assign the calling task's next id in this context and check it against the history."""
-        scope = current_step.get()
-        if scope is not None:
-            raise DurableCallInStepError(
-                f"durable operation {sub_type} {name!r} called inside the body of step "
-                f"{scope.name or scope.operation_id!r}; step bodies cannot hold durable "
-                "operations (use a child context to nest them)"
-            )
-        if name is not None:
-            check_name(name, sub_type)  # before any side effect: the service would refuse it
-        runtime = self._runtime
-        runtime.register()
-        node = current_lineage.get()
-        if node is None or not node.claim(asyncio.current_task()):
-            raise DurableError(
-                f"durable operation {sub_type} {name!r} called from a task the runtime cannot "
-                "place in the handler's task tree: it was created outside the handler, or "
-                "without the loop's task factory (asyncio.Task() called directly, or the "
-                "factory replaced while the handler runs); create tasks with "
-                "asyncio.create_task, TaskGroup or gather from handler code"
-            )
-        lane = self._lane_of(node)
-        lane.count += 1
-        op_id = self._lane_id(lane, lane.count)
-        existing = runtime.store.get(op_id)
-        if existing is None or not existing.status.is_terminal:
-            lane.live = True
-        else:
-            lane.tail_replays = existing.type in _COMPLETED_BY_HANDLER
-        if existing is not None:
-            self._validate(op_id, existing, kind, sub_type, name, node, lane.count)
-        return op_id
-
-    def id_at(self, position: int) -> str:
-        """The id of this context's operation at `position`, without taking it."""
-        return operation_id(self._scope, position)
-
-    def begin_at(self, position: int, kind: OperationType, sub_type: str, name: str | None) -> str:
-        """Like `_begin`, at an explicit position (map and parallel items use their index)."""
-        self._runtime.register()
-        op_id = self.id_at(position)
-        existing = self._runtime.store.get(op_id)
-        if existing is not None:
-            self._validate(op_id, existing, kind, sub_type, name)
-        return op_id
-
-    def _validate(
-        self,
-        op_id: str,
-        seen: Operation,
-        kind: OperationType,
-        sub_type: str,
-        name: str | None,
-        node: Lineage | None = None,
-        position: int | None = None,
-    ) -> None:
-        expected = (seen.type, seen.sub_type, seen.name, seen.parent_id)
-        actual = (kind, sub_type, name, self._parent_id)
-        if expected == actual:
-            return
-        fields = ("type", "sub-type", "name", "parent")
-        diffs = ", ".join(
-            f"{f}: history has {_show(e)}, code has {_show(a)}"
-            for f, e, a in zip(fields, expected, actual, strict=False)
-            if e != a
-        )
-        if node is None:
-            where = f"item operation (id {op_id})"
-        else:
-            task = asyncio.current_task()
-            task_name = f" ({task.get_name()})" if task is not None else ""
-            where = f"operation #{position} of {node.describe()}{task_name} (id {op_id})"
-        exc = NonDeterministicExecutionError(
-            f"{where} does not match the history ({diffs}); each task must call durable "
-            "operations in the same order on every replay. If the next call depends on which "
-            "operation finished first (asyncio.wait with FIRST_COMPLETED, as_completed), use "
-            "ctx.any or ctx.race, which record the winner"
-        )
-        self._runtime.fail(exc)
-        raise exc
+        op = self._ids.begin(kind, sub_type, name)
+        return DurableOperation(self._runtime, op.id, name, lambda: run(op))
 
     # -- operations --------------------------------------------------------------------------
 
@@ -480,28 +350,6 @@ class DurableContext(CoordinationOps):
         )
 
 
-_COMPLETED_BY_HANDLER = frozenset({OperationType.STEP, OperationType.CONTEXT})
-
-
-class _Lane:
-    """The operations one task has called in one context.
-
-    Attributes:
-        label: the task's lineage label in ids (see `_lineage`).
-        count: how many operations it has called.
-        live: it has called an operation that the history does not hold finished.
-        tail_replays: its last operation was recorded finished by the handler itself.
-    """
-
-    __slots__ = ("count", "label", "live", "tail_replays")
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.count = 0
-        self.live = False
-        self.tail_replays = False
-
-
 def _bind(
     fn: Callable[[DurableContext, ItemT, int], Coroutine[Any, Any, T]], item: ItemT, index: int
 ) -> Callable[[DurableContext], Coroutine[Any, Any, T]]:
@@ -514,7 +362,3 @@ def _default_name(fn: Callable[..., Any]) -> str | None:
         inner = getattr(fn, "func", None)  # functools.partial
         return _default_name(inner) if inner is not None else None
     return str(name)
-
-
-def _show(value: Any) -> str:
-    return repr(value.value) if isinstance(value, OperationType) else repr(value)

@@ -48,7 +48,6 @@ _CALLBACK_ERRORS: dict[str | None, type[OperationError]] = {
 
 class _Host(Protocol):
     _runtime: ExecutionRuntime
-    _parent_id: str | None
 
     def _operation(
         self,
