@@ -16,6 +16,7 @@ from ._errors import (
     NonDeterministicExecutionError,
     ValidationError,
     error_object,
+    recorded_error,
 )
 from ._lineage import fresh_root, spawn
 from ._models import ErrorObject, OperationType
@@ -276,9 +277,7 @@ async def _run_nested(
             await_success=False,
         )
     except ChildContextError as exc:
-        error = ErrorObject(
-            error_type=exc.error_type, error_message=exc.error_message, error_data=exc.error_data
-        )
+        error = recorded_error(exc)
         return BatchItem[Any](index=index, status=BatchItemStatus.FAILED, error=error)
     return BatchItem[Any](index=index, status=BatchItemStatus.SUCCEEDED, result=value)
 

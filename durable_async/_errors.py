@@ -371,6 +371,17 @@ def error_object(exc: BaseException) -> ErrorObject:
     )
 
 
+def recorded_error(exc: OperationError) -> ErrorObject:
+    """The error `exc`'s operation recorded (inner type, message, data and stack trace), as a
+    map or parallel item reports it."""
+    return ErrorObject(
+        error_type=exc.error_type,
+        error_message=exc.error_message,
+        error_data=exc.error_data,
+        stack_trace=exc.stack_trace or None,
+    )
+
+
 def operation_error(cls: type[E], err: ErrorObject | None, op_id: str, name: str | None) -> E:
     """Rebuild the error a failed operation recorded, the same on first run and replay."""
     err = err or ErrorObject()
