@@ -13,20 +13,11 @@ async def handler(event: dict, ctx: DurableContext) -> dict:
 
 from __future__ import annotations
 
-from ._backend import Backend as Backend
-from ._batch import BatchItem as BatchItem
-from ._batch import BatchItemStatus as BatchItemStatus
-from ._batch import BatchResult as BatchResult
-from ._batch import CompletionConfig as CompletionConfig
-from ._batch import CompletionReason as CompletionReason
-from ._batch import Nesting as Nesting
-from ._callback import Callback as Callback
+from ._backends.memory.service import MemoryBackend as MemoryBackend
+from ._backends.protocol import Backend as Backend
 from ._clock import Clock as Clock
 from ._clock import ManualClock as ManualClock
 from ._clock import SystemClock as SystemClock
-from ._combinators import Settled as Settled
-from ._condition import WaitDecision as WaitDecision
-from ._condition import WaitStrategy as WaitStrategy
 from ._context import DurableContext as DurableContext
 from ._duration import Duration as Duration
 from ._errors import AllOperationsFailedError as AllOperationsFailedError
@@ -55,13 +46,24 @@ from ._errors import ValidationError as ValidationError
 from ._errors import WaitForConditionError as WaitForConditionError
 from ._handler import DurableHandler as DurableHandler
 from ._handler import durable_execution as durable_execution
-from ._memory_backend import MemoryBackend as MemoryBackend
 from ._models import ErrorObject as ErrorObject
 from ._models import InvocationStatus as InvocationStatus
 from ._models import Operation as Operation
 from ._models import OperationStatus as OperationStatus
 from ._models import OperationType as OperationType
 from ._operation import DurableOperation as DurableOperation
+from ._operations.batch import BatchItem as BatchItem
+from ._operations.batch import BatchItemStatus as BatchItemStatus
+from ._operations.batch import BatchResult as BatchResult
+from ._operations.batch import CompletionConfig as CompletionConfig
+from ._operations.batch import CompletionReason as CompletionReason
+from ._operations.batch import Nesting as Nesting
+from ._operations.callback import Callback as Callback
+from ._operations.combinators import Settled as Settled
+from ._operations.condition import WaitDecision as WaitDecision
+from ._operations.condition import WaitStrategy as WaitStrategy
+from ._operations.step import StepInterruptedError as StepInterruptedError
+from ._operations.step import StepSemantics as StepSemantics
 from ._plugins import AttemptEnd as AttemptEnd
 from ._plugins import AttemptStart as AttemptStart
 from ._plugins import DurablePlugin as DurablePlugin
@@ -74,8 +76,6 @@ from ._retry import RetryDecision as RetryDecision
 from ._retry import RetryPolicy as RetryPolicy
 from ._serdes import JsonSerdes as JsonSerdes
 from ._serdes import Serdes as Serdes
-from ._step import StepInterruptedError as StepInterruptedError
-from ._step import StepSemantics as StepSemantics
 
 __all__ = [
     "AllOperationsFailedError",

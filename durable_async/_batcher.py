@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ._backend import Backend
+from ._backends.protocol import Backend
 from ._compact import Compactor
 from ._errors import StaleCheckpointTokenError, SuspendExecution
 from ._lineage import spawn

@@ -6,9 +6,6 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar, overload
 
-from ._batch import BatchOptions as _BatchOptions
-from ._batch import BatchResult, CompletionConfig, Nesting, run_batch
-from ._child import run_child
 from ._coordination import CoordinationOps
 from ._duration import DurationLike, to_seconds
 from ._errors import (
@@ -19,12 +16,15 @@ from ._logger import ReplayAwareLogger
 from ._models import OperationType
 from ._names import check_names
 from ._operation import DurableOperation
+from ._operations.batch import BatchOptions as _BatchOptions
+from ._operations.batch import BatchResult, CompletionConfig, Nesting, run_batch
+from ._operations.child import run_child
+from ._operations.step import StepSemantics, run_step
+from ._operations.wait import run_wait
 from ._retry import RetryLike
 from ._runtime import ExecutionRuntime
 from ._scope import IdScope
 from ._serdes import JsonSerdes, Serdes
-from ._step import StepSemantics, run_step
-from ._wait import run_wait
 
 __all__ = ["DurableContext"]
 

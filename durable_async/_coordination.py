@@ -11,9 +11,6 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from ._callback import Callback, start_callback
-from ._combinators import Settled, run_all, run_all_settled, run_first
-from ._condition import WaitDecision, run_wait_for_condition
 from ._duration import DurationLike, to_seconds
 from ._errors import (
     CallbackError,
@@ -23,11 +20,14 @@ from ._errors import (
     OperationError,
     StepError,
 )
-from ._invoke import run_invoke
 from ._lifecycle import OperationHandle
 from ._models import OperationType
 from ._names import check_name
 from ._operation import DurableOperation
+from ._operations.callback import Callback, start_callback
+from ._operations.combinators import Settled, run_all, run_all_settled, run_first
+from ._operations.condition import WaitDecision, run_wait_for_condition
+from ._operations.invoke import run_invoke
 from ._retry import RetryLike, RetryPolicy
 from ._serdes import Serdes
 

@@ -10,7 +10,8 @@ from typing import Any, Generic, TypeVar, overload
 
 from pydantic import ValidationError as PydanticValidationError
 
-from ._backend import Backend
+from ._backends.paging import read_pages
+from ._backends.protocol import Backend
 from ._batcher import DEFAULT_WINDOW
 from ._clock import Clock, Deadline, run_until
 from ._context import DurableContext
@@ -30,7 +31,6 @@ from ._models import (
     Operation,
     OperationType,
 )
-from ._paging import read_pages
 from ._plugins import DurablePlugin, InvocationEnd, InvocationStart, PluginSet
 from ._runtime import ExecutionRuntime
 from ._serdes import Serdes
@@ -186,7 +186,7 @@ class DurableHandler(Generic[E, R]):
 
     def _default_backend(self) -> Backend:
         if self._backend is None:
-            from ._aws_backend import AwsBackend
+            from ._backends.aws import AwsBackend
 
             self._backend = AwsBackend()
         return self._backend

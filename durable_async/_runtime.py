@@ -20,7 +20,7 @@ from collections.abc import Callable, Coroutine
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
-from ._backend import Backend
+from ._backends.protocol import Backend
 from ._batcher import DEFAULT_WINDOW, CheckpointBatcher
 from ._clock import Deadline, run_until
 from ._errors import (

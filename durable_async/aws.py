@@ -12,6 +12,6 @@ backend = AwsBackend(endpoint_url="http://127.0.0.1:9014", max_attempts=3)
 
 from __future__ import annotations
 
-from ._aws_backend import AwsBackend as AwsBackend
+from ._backends.aws import AwsBackend as AwsBackend
 
 __all__ = ["AwsBackend"]

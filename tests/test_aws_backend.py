@@ -20,6 +20,7 @@ import pytest
 from aiobotocore.session import get_session
 from aiohttp import web
 
+from durable_async._backends.paging import read_pages
 from durable_async._errors import (
     BackendError,
     BackendUnavailableError,
@@ -33,7 +34,6 @@ from durable_async._models import (
     OperationType,
     OperationUpdate,
 )
-from durable_async._paging import read_pages
 from durable_async.aws import AwsBackend
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(10)]

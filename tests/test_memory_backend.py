@@ -10,7 +10,7 @@ from durable_async import (
     OperationStatus,
     StaleCheckpointTokenError,
 )
-from durable_async._memory_state import executed_version
+from durable_async._backends.memory.state import executed_version
 from durable_async._models import (
     InvocationOutput,
     OperationAction,

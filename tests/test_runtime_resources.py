@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from durable_async import DurableContext, InvocationStatus, durable_execution
-from durable_async._aws_backend import updates_to_wire
+from durable_async._backends.aws import updates_to_wire
 from durable_async._batcher import MAX_UPDATES
 from durable_async._compact import Compactor
 from durable_async._gc import GC_YOUNG_THRESHOLD, relaxed_gc

@@ -3,11 +3,11 @@ runner serving handlers over the real wire."""
 
 from __future__ import annotations
 
+from .._backends.memory.service import BackendStats as BackendStats
+from .._backends.memory.service import InvokeOutcome as InvokeOutcome
+from .._backends.memory.service import InvokeRequest as InvokeRequest
+from .._backends.memory.service import MemoryBackend as MemoryBackend
 from .._clock import ManualClock as ManualClock
-from .._memory_backend import BackendStats as BackendStats
-from .._memory_backend import InvokeOutcome as InvokeOutcome
-from .._memory_backend import InvokeRequest as InvokeRequest
-from .._memory_backend import MemoryBackend as MemoryBackend
 from .._public import publish as _publish
 from ._aws_runner import AwsLocalRunner as AwsLocalRunner
 from ._aws_runner import FunctionError as FunctionError

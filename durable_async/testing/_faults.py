@@ -9,10 +9,10 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Literal, TypeVar
 
-from .._backend import Backend
+from .._backends.memory.service import MemoryBackend
+from .._backends.protocol import Backend
 from .._clock import Clock
 from .._errors import BackendUnavailableError, CheckpointRejectedError, StaleCheckpointTokenError
-from .._memory_backend import MemoryBackend
 from .._models import (
     CheckpointResponse,
     ExecutionState,

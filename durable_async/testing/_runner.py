@@ -9,11 +9,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .._backend import Backend
+from .._backends.memory.service import InvokeOutcome, InvokeRequest, MemoryBackend
+from .._backends.protocol import Backend
 from .._clock import ManualClock
 from .._errors import BackendUnavailableError, DurableError, InvocationDeadlineError
 from .._handler import DurableHandler
-from .._memory_backend import InvokeOutcome, InvokeRequest, MemoryBackend
 from .._models import (
     CheckpointResponse,
     ErrorObject,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._errors import InvokeError
-from ._lifecycle import OperationHandle, ended
-from ._models import ChainedInvokeOptions, OperationAction, OperationStatus
-from ._serdes import Serdes
+from .._errors import InvokeError
+from .._lifecycle import OperationHandle, ended
+from .._models import ChainedInvokeOptions, OperationAction, OperationStatus
+from .._serdes import Serdes
 
 __all__ = ["run_invoke"]
 

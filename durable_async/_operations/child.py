@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from ._errors import ChildContextError, NonDeterministicExecutionError
-from ._lifecycle import OperationHandle
-from ._lineage import fresh_root
-from ._models import ContextOptions, OperationAction, OperationStatus
-from ._serdes import Serdes, round_trip
+from .._errors import ChildContextError, NonDeterministicExecutionError
+from .._lifecycle import OperationHandle
+from .._lineage import fresh_root
+from .._models import ContextOptions, OperationAction, OperationStatus
+from .._serdes import Serdes, round_trip
 
 if TYPE_CHECKING:
-    from ._context import DurableContext
+    from .._context import DurableContext
 
 __all__ = ["MAX_CONTEXT_RESULT_BYTES", "run_child"]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import anyio.to_thread
 
-from ._errors import (
+from .._errors import (
     DurableCallInStepError,
     DurableError,
     NonDeterministicExecutionError,
@@ -19,12 +19,12 @@ from ._errors import (
     StepError,
     error_object,
 )
-from ._lifecycle import OperationHandle, settled_or_ready
-from ._models import Operation, OperationAction, OperationStatus, OperationType, StepOptions
-from ._plugins import AttemptEnd, AttemptStart
-from ._retry import RetryDecision, RetryLike, RetryPolicy, clamp_delay
-from ._serdes import Serdes, round_trip
-from ._task_context import StepScope, current_step
+from .._lifecycle import OperationHandle, settled_or_ready
+from .._models import Operation, OperationAction, OperationStatus, OperationType, StepOptions
+from .._plugins import AttemptEnd, AttemptStart
+from .._retry import RetryDecision, RetryLike, RetryPolicy, clamp_delay
+from .._serdes import Serdes, round_trip
+from .._task_context import StepScope, current_step
 
 __all__ = [
     "StepInterruptedError",

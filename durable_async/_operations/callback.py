@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._errors import CallbackError, CallbackTimeoutError, operation_error
-from ._lifecycle import OperationHandle, ended
-from ._models import CallbackOptions, OperationAction, OperationStatus
-from ._serdes import Serdes
+from .._errors import CallbackError, CallbackTimeoutError, operation_error
+from .._lifecycle import OperationHandle, ended
+from .._models import CallbackOptions, OperationAction, OperationStatus
+from .._serdes import Serdes
 
 if TYPE_CHECKING:
-    from ._runtime import ExecutionRuntime
+    from .._runtime import ExecutionRuntime
 
 __all__ = ["Callback", "start_callback"]
 

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ._errors import AllOperationsFailedError
-from ._lifecycle import OperationHandle
-from ._lineage import spawn
-from ._models import OperationAction, OperationStatus
-from ._operation import DurableOperation
+from .._errors import AllOperationsFailedError
+from .._lifecycle import OperationHandle
+from .._lineage import spawn
+from .._models import OperationAction, OperationStatus
+from .._operation import DurableOperation
 
 __all__ = ["Settled", "run_all", "run_all_settled", "run_first"]
 

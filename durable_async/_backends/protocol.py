@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from ._clock import Clock
-from ._models import CheckpointResponse, ExecutionState, OperationUpdate
+from .._clock import Clock
+from .._models import CheckpointResponse, ExecutionState, OperationUpdate
 
 __all__ = ["Backend"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ._models import ErrorObject, Operation, OperationType
+from ..._models import ErrorObject, Operation, OperationType
 
 __all__ = ["HistoryRecorder", "timestamp"]
 

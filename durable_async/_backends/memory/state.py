@@ -8,10 +8,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _history as h
-from ._errors import CheckpointRejectedError
-from ._history import HistoryRecorder
-from ._models import (
+from ..._errors import CheckpointRejectedError
+from ..._models import (
     CallbackDetails,
     ChainedInvokeDetails,
     ContextDetails,
@@ -24,6 +22,8 @@ from ._models import (
     StepDetails,
     WaitDetails,
 )
+from . import history as h
+from .history import HistoryRecorder
 
 __all__ = ["MAX_PAYLOAD_BYTES", "ExecutionRecord", "reject"]
 

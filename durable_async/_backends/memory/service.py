@@ -17,11 +17,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import _history as h
-from ._clock import Clock, ManualClock
-from ._errors import StaleCheckpointTokenError
-from ._memory_state import ExecutionRecord, reject
-from ._models import (
+from ..._clock import Clock, ManualClock
+from ..._errors import StaleCheckpointTokenError
+from ..._models import (
     CheckpointResponse,
     ErrorObject,
     ExecutionDetails,
@@ -34,6 +32,8 @@ from ._models import (
     OperationType,
     OperationUpdate,
 )
+from . import history as h
+from .state import ExecutionRecord, reject
 
 __all__ = ["BackendStats", "InvokeOutcome", "InvokeRequest", "Invoker", "MemoryBackend"]
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ._backend import Backend
-from ._errors import CheckpointRejectedError
-from ._models import ExecutionState, Operation
+from .._errors import CheckpointRejectedError
+from .._models import ExecutionState, Operation
+from .protocol import Backend
 
 __all__ = ["MAX_PAGE", "read_pages"]
 

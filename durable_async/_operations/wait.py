@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ._lifecycle import OperationHandle, ended
-from ._models import OperationAction, WaitOptions
+from .._lifecycle import OperationHandle, ended
+from .._models import OperationAction, WaitOptions
 
 __all__ = ["run_wait"]
 

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ._duration import DurationLike
-from ._errors import SerdesError, ValidationError, WaitForConditionError
-from ._lifecycle import OperationHandle, settled_or_ready
-from ._models import ErrorObject, OperationAction, OperationStatus, StepOptions
-from ._retry import (
+from .._duration import DurationLike
+from .._errors import SerdesError, ValidationError, WaitForConditionError
+from .._lifecycle import OperationHandle, settled_or_ready
+from .._models import ErrorObject, OperationAction, OperationStatus, StepOptions
+from .._retry import (
     Jitter,
     backoff_seconds,
     check_attempts,
@@ -18,8 +18,8 @@ from ._retry import (
     check_delay_seconds,
     clamp_delay,
 )
-from ._serdes import Serdes, round_trip
-from ._step import run_attempt
+from .._serdes import Serdes, round_trip
+from .step import run_attempt
 
 __all__ = ["WaitDecision", "WaitStrategy", "run_wait_for_condition"]
 

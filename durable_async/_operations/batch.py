@@ -10,21 +10,21 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from ._child import run_child
-from ._errors import (
+from .._errors import (
     ChildContextError,
     NonDeterministicExecutionError,
     ValidationError,
     error_object,
     recorded_error,
 )
-from ._lineage import fresh_root, spawn
-from ._models import ErrorObject, OperationType
-from ._serdes import Serdes, round_trip
+from .._lineage import fresh_root, spawn
+from .._models import ErrorObject, OperationType
+from .._serdes import Serdes, round_trip
+from .child import run_child
 
 if TYPE_CHECKING:
-    from ._context import DurableContext
-    from ._runtime import ExecutionRuntime
+    from .._context import DurableContext
+    from .._runtime import ExecutionRuntime
 
 __all__ = [
     "BatchItem",

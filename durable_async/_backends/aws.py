@@ -49,15 +49,15 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from pydantic import TypeAdapter
 
-from ._clock import Clock, SystemClock
-from ._errors import (
+from .._clock import Clock, SystemClock
+from .._errors import (
     BackendError,
     BackendUnavailableError,
     CheckpointRejectedError,
     StaleCheckpointTokenError,
 )
-from ._models import CheckpointResponse, ExecutionState, OperationUpdate
-from ._paging import MAX_PAGE, read_pages
+from .._models import CheckpointResponse, ExecutionState, OperationUpdate
+from .paging import MAX_PAGE, read_pages
 
 __all__ = ["CONNECT_TIMEOUT", "READ_TIMEOUT", "AwsBackend", "client_config", "user_agent_extra"]
 

@@ -1,0 +1,1 @@
+"""The services the runtime talks to: the protocol, AWS, and the embedded emulation."""

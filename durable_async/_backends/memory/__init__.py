@@ -1,0 +1,1 @@
+"""The embedded durable execution service: executions, their operations and history."""

@@ -1,0 +1,1 @@
+"""The durable operations, each written on the shared lifecycle (`_lifecycle`)."""
