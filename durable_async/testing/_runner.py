@@ -310,12 +310,19 @@ class LocalRunner:
                 raise DurableError(
                     f"execution {arn} still running after {invocations - 1} invocations"
                 )
+            calls = len(self._wire.calls) if isinstance(self._wire, FaultyBackend) else 0
             try:
                 output = await self.handler.invoke_output(
                     event, backend=wire, _report_unawaited=report
                 )
             except _RETRIED as exc:
                 failed += not isinstance(exc, _SimulatedCrash)
+                event = backend.invocation_event(arn)
+                changes = backend.changes(arn)
+                continue
+            if self._superseded(calls):
+                # An injected stale token: the service discards this invocation's output, and
+                # the "newer invocation" that owns the execution is the next one.
                 event = backend.invocation_event(arn)
                 changes = backend.changes(arn)
                 continue
@@ -339,6 +346,13 @@ class LocalRunner:
             invocations=invocations,
             execution_arn=arn,
             failed_invocations=failed,
+        )
+
+    def _superseded(self, calls: int) -> bool:
+        """Whether a `FaultyBackend` answered a call made since `calls` with a stale token."""
+        wire = self._wire
+        return isinstance(wire, FaultyBackend) and any(
+            call.fault == "stale_token" for call in wire.calls[calls:]
         )
 
     async def _next_event(self, arn: str) -> None:

@@ -246,3 +246,16 @@ async def test_a_runner_refuses_a_faulty_backend_over_anything_but_memory() -> N
 
 async def _noop(event: Any, ctx: DurableContext) -> None:
     return None
+
+
+async def test_the_runner_treats_an_injected_stale_token_as_a_newer_invocation() -> None:
+    memory = MemoryBackend(first_page_size=0)
+    faulty = FaultyBackend(memory)
+    faulty.inject(Fault.stale_token(), at=2)
+    faulty.inject(Fault.stale_token(), method="get_state", at=1)
+    runs: dict[str, int] = {}
+    result = await LocalRunner(_counting_workflow(runs), backend=faulty).run({"tag": "s"})
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert result.result == ["a", "b", "s"]
+    assert result.failed_invocations == 0
+    assert [c.fault for c in faulty.calls if c.fault] == ["stale_token", "stale_token"]
