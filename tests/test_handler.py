@@ -18,7 +18,7 @@ from durable_async import (
     durable_execution,
 )
 from durable_async._models import CheckpointResponse, InvocationInput, OperationUpdate
-from durable_async.testing import LocalRunner, MemoryBackend
+from durable_async.testing import Fault, FaultyBackend, LocalRunner, MemoryBackend
 
 
 async def noop() -> None:
@@ -179,28 +179,27 @@ async def test_initial_state_is_paged_in_before_replay() -> None:
     assert result.invocations == 2
 
 
-class FailingBackend(MemoryBackend):
-    def __init__(self, exc: Exception) -> None:
-        super().__init__()
-        self.exc = exc
-
-    async def checkpoint(self, *args: Any, **kwargs: Any) -> CheckpointResponse:
-        raise self.exc
+def failing(exc: Exception) -> tuple[FaultyBackend, InvocationInput]:
+    """A backend refusing every checkpoint with `exc`, and an execution on it."""
+    memory = MemoryBackend()
+    backend = FaultyBackend(memory)
+    backend.inject(Fault.raise_(exc))
+    return backend, memory.start_execution(None)
 
 
 @pytest.mark.anyio
 async def test_a_stale_token_ends_the_invocation_without_failing_the_execution() -> None:
-    backend = FailingBackend(StaleCheckpointTokenError("Invalid checkpoint token"))
-    output = await echo.invoke_output(backend.start_execution(None), backend=backend)
+    backend, event = failing(StaleCheckpointTokenError("Invalid checkpoint token"))
+    output = await echo.invoke_output(event, backend=backend)
     assert output.status is InvocationStatus.PENDING
 
 
 @pytest.mark.anyio
 async def test_a_rejected_checkpoint_fails_the_execution_with_the_error() -> None:
-    backend = FailingBackend(
+    backend, event = failing(
         CheckpointRejectedError("KMS key disabled", code="KMSDisabledException")
     )
-    output = await echo.invoke_output(backend.start_execution(None), backend=backend)
+    output = await echo.invoke_output(event, backend=backend)
     assert output.status is InvocationStatus.FAILED
     assert output.error is not None
     assert output.error.error_type == "CheckpointRejectedError"
@@ -209,9 +208,9 @@ async def test_a_rejected_checkpoint_fails_the_execution_with_the_error() -> Non
 
 @pytest.mark.anyio
 async def test_an_unavailable_service_is_raised_so_lambda_retries_the_invocation() -> None:
-    backend = FailingBackend(BackendUnavailableError("throttled", code="TooManyRequestsException"))
+    backend, event = failing(BackendUnavailableError("throttled", code="TooManyRequestsException"))
     with pytest.raises(BackendUnavailableError):
-        await echo.invoke_output(backend.start_execution(None), backend=backend)
+        await echo.invoke_output(event, backend=backend)
     await asyncio.sleep(0)
 
 

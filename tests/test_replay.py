@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -16,34 +15,9 @@ from durable_async import (
     OperationStatus,
     durable_execution,
 )
-from durable_async._models import CheckpointResponse, OperationUpdate
-from durable_async.testing import LocalRunner, MemoryBackend
+from durable_async.testing import Fault, FaultyBackend, LocalRunner, MemoryBackend
 
 pytestmark = pytest.mark.anyio
-
-
-class CrashingBackend(MemoryBackend):
-    """Loses the invocation at checkpoint call number `crash_at` (before it reaches the service)."""
-
-    def __init__(self, crash_at: int) -> None:
-        super().__init__()
-        self.crash_at = crash_at
-        self.calls = 0
-
-    async def checkpoint(
-        self,
-        execution_arn: str,
-        checkpoint_token: str,
-        updates: Sequence[OperationUpdate],
-        *,
-        client_token: str | None = None,
-    ) -> CheckpointResponse:
-        self.calls += 1
-        if self.calls == self.crash_at:
-            raise BackendUnavailableError("simulated crash", code="ServiceException")
-        return await super().checkpoint(
-            execution_arn, checkpoint_token, updates, client_token=client_token
-        )
 
 
 def make_workflow(runs: Counter[str]) -> Any:
@@ -74,8 +48,10 @@ async def test_replay_after_a_crash_between_any_two_checkpoints() -> None:
     for crash_at in range(1, total_calls + 1):
         runs = Counter[str]()
         handler = make_workflow(runs)
-        backend = CrashingBackend(crash_at)
-        event = backend.start_execution(None)
+        memory = MemoryBackend()
+        backend = FaultyBackend(memory)
+        backend.inject(Fault.transient("simulated crash"), at=crash_at)
+        event = memory.start_execution(None)
         arn = event.durable_execution_arn
         done_before: set[str] = set()
         output = None
@@ -85,16 +61,16 @@ async def test_replay_after_a_crash_between_any_two_checkpoints() -> None:
             except BackendUnavailableError:
                 done_before = {
                     op.name
-                    for op in backend.operations(arn)
+                    for op in memory.operations(arn)
                     if op.status is OperationStatus.SUCCEEDED and op.name
                 }
                 before = runs.copy()
             else:
-                backend.complete_invocation(arn, output, started=0)
+                memory.complete_invocation(arn, output, started=0)
                 if output.status is not InvocationStatus.PENDING:
                     break
-                backend.clock.advance(5)  # type: ignore[attr-defined]
-            event = backend.invocation_event(arn)
+                memory.clock.advance(5)  # type: ignore[attr-defined]
+            event = memory.invocation_event(arn)
         assert output is not None
         assert output.status is InvocationStatus.SUCCEEDED, crash_at
         assert output.result == '"ABCD"'

@@ -29,9 +29,8 @@ from durable_async import (
     UnawaitedOperationWarning,
     durable_execution,
 )
-from durable_async._models import CheckpointResponse
 from durable_async._unawaited import SUB_TYPES
-from durable_async.testing import LocalRunner
+from durable_async.testing import Fault, FaultyBackend, LocalRunner
 
 pytestmark = pytest.mark.anyio
 
@@ -278,17 +277,6 @@ async def test_an_invocation_that_suspends_reports_nothing_and_the_one_that_fini
     assert_only_forgotten(report.message)
 
 
-class RefusingBackend(MemoryBackend):
-    """Refuses every checkpoint with `error`."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__()
-        self.error = error
-
-    async def checkpoint(self, *args: Any, **kwargs: Any) -> CheckpointResponse:
-        raise self.error
-
-
 @pytest.mark.parametrize(
     ("error", "status", "reported"),
     [
@@ -306,10 +294,12 @@ async def test_after_the_handler_returned_only_a_final_output_reports(
         ctx.step(ok, name="forgotten")
         return "x" * (7 * 1024 * 1024)
 
-    backend = RefusingBackend(error)
+    memory = MemoryBackend()
+    backend = FaultyBackend(memory)
+    backend.inject(Fault.raise_(error))
     reports: list[Any] = []
     output = await handler.invoke_output(
-        backend.start_execution(None), backend=backend, _report_unawaited=reports.extend
+        memory.start_execution(None), backend=backend, _report_unawaited=reports.extend
     )
     assert output.status is status
     assert len(reports) == reported

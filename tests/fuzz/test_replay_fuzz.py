@@ -30,13 +30,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from durable_async import (
-    BackendUnavailableError,
     DurableContext,
     InvocationStatus,
     MemoryBackend,
     durable_execution,
 )
-from durable_async.testing import LocalRunner, RunResult
+from durable_async.testing import Fault, FaultyBackend, LocalRunner, RunResult
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 RUN_TIMEOUT = 20.0  # seconds of real time per run: only a hang comes near it
@@ -52,26 +51,6 @@ settings.register_profile(
 )
 
 
-class _Crash(BackendUnavailableError):
-    """The injected crash: a checkpoint reached the service, its response was lost."""
-
-
-class CrashingBackend(MemoryBackend):
-    """An embedded backend whose `crash_at`-th checkpoint call is lost after it applied."""
-
-    def __init__(self, crash_at: int) -> None:
-        super().__init__()
-        self.crash_at = crash_at
-        self.calls = 0
-
-    async def checkpoint(self, *args: Any, **kwargs: Any) -> Any:
-        response = await super().checkpoint(*args, **kwargs)
-        self.calls += 1
-        if self.calls == self.crash_at:
-            raise _Crash("injected crash after a checkpoint", code="InjectedCrash")
-        return response
-
-
 def handler_for(tree: Node, interpreter: Interpreter) -> Any:
     @durable_execution
     async def handler(event: Any, ctx: DurableContext) -> Any:
@@ -85,25 +64,24 @@ def handler_for(tree: Node, interpreter: Interpreter) -> Any:
 async def run_program(
     tree: Node, mode: str, rng: random.Random, crash_at: int = 0
 ) -> tuple[RunResult, Interpreter, int]:
-    backend: MemoryBackend = CrashingBackend(crash_at) if mode == "crash" else MemoryBackend()
+    backend = MemoryBackend()
+    wire = FaultyBackend(backend)
+    if mode == "crash":  # the response of checkpoint `crash_at` is lost after it applied
+        wire.inject(Fault.lose_response(), at=crash_at)
     interpreter = Interpreter(backend)
     handler = handler_for(tree, interpreter)
-    runner = LocalRunner(handler, backend=backend, always_replay=mode == "replay")
+    runner = LocalRunner(handler, backend=wire, always_replay=mode == "replay")
     running = runner.start(None)
     answerer = asyncio.create_task(answer_callbacks(backend, running.execution_arn, rng))
-    crashes = 0
     try:
         async with asyncio.timeout(RUN_TIMEOUT):
-            try:
-                result = await running.result()
-            except _Crash:
-                crashes += 1
-                resumed = LocalRunner(handler, backend=backend).resume(running.execution_arn)
-                result = await resumed.result()
+            # The runner invokes again after the crash, as Lambda does.
+            result = await running.result()
     except TimeoutError:
         raise AssertionError(f"{mode} run hung:\n{describe(tree)}") from None
     finally:
         answerer.cancel()
+    crashes = result.failed_invocations
     return result, interpreter, crashes
 
 
