@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ._handler import DurableHandler, durable_execution
+from ._local import LocalRunner, RunResult
 from ._models import ErrorObject, Operation, OperationStatus, OperationType
-from .testing import LocalRunner, RunResult
 
 __all__ = ["format_error", "format_history", "main"]
 

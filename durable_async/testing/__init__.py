@@ -3,24 +3,24 @@ runner serving handlers over the real wire."""
 
 from __future__ import annotations
 
+from .._backends.faulty import BackendCall as BackendCall
+from .._backends.faulty import Fault as Fault
+from .._backends.faulty import FaultRule as FaultRule
+from .._backends.faulty import FaultyBackend as FaultyBackend
 from .._backends.memory.service import BackendStats as BackendStats
 from .._backends.memory.service import InvokeOutcome as InvokeOutcome
 from .._backends.memory.service import InvokeRequest as InvokeRequest
 from .._backends.memory.service import MemoryBackend as MemoryBackend
 from .._clock import ManualClock as ManualClock
+from .._local import LocalRunner as LocalRunner
+from .._local import RunningExecution as RunningExecution
+from .._local import RunResult as RunResult
 from .._public import publish as _publish
 from ._aws_runner import AwsLocalRunner as AwsLocalRunner
 from ._aws_runner import FunctionError as FunctionError
 from ._aws_runner import Invocation as Invocation
 from ._aws_runner import LambdaEndpoint as LambdaEndpoint
 from ._aws_runner import runner_available as runner_available
-from ._faults import BackendCall as BackendCall
-from ._faults import Fault as Fault
-from ._faults import FaultRule as FaultRule
-from ._faults import FaultyBackend as FaultyBackend
-from ._runner import LocalRunner as LocalRunner
-from ._runner import RunningExecution as RunningExecution
-from ._runner import RunResult as RunResult
 
 __all__ = [
     "AwsLocalRunner",

@@ -9,12 +9,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .._backends.memory.service import InvokeOutcome, InvokeRequest, MemoryBackend
-from .._backends.protocol import Backend
-from .._clock import ManualClock
-from .._errors import BackendUnavailableError, DurableError, InvocationDeadlineError
-from .._handler import DurableHandler
-from .._models import (
+from ._backends.faulty import FaultyBackend
+from ._backends.memory.service import InvokeOutcome, InvokeRequest, MemoryBackend
+from ._backends.protocol import Backend
+from ._clock import ManualClock
+from ._errors import BackendUnavailableError, DurableError, InvocationDeadlineError
+from ._handler import DurableHandler
+from ._models import (
     CheckpointResponse,
     ErrorObject,
     ExecutionState,
@@ -26,8 +27,7 @@ from .._models import (
     OperationType,
     OperationUpdate,
 )
-from .._unawaited import UnawaitedOperation, unawaited_error, warn_unawaited
-from ._faults import FaultyBackend
+from ._unawaited import UnawaitedOperation, unawaited_error, warn_unawaited
 
 __all__ = ["LocalRunner", "RunResult", "RunningExecution"]
 

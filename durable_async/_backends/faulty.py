@@ -9,8 +9,6 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Literal, TypeVar
 
-from .._backends.memory.service import MemoryBackend
-from .._backends.protocol import Backend
 from .._clock import Clock
 from .._errors import BackendUnavailableError, CheckpointRejectedError, StaleCheckpointTokenError
 from .._models import (
@@ -20,6 +18,8 @@ from .._models import (
     OperationType,
     OperationUpdate,
 )
+from .memory.service import MemoryBackend
+from .protocol import Backend
 
 __all__ = ["BackendCall", "Fault", "FaultRule", "FaultyBackend"]
 
