@@ -45,20 +45,17 @@ from ._models import (
     response_too_large,
 )
 from ._plugins import OperationEnd, OperationStart, PluginSet
-from ._quiescence import waiter_of
+from ._quiescence import Quiescence
 from ._serdes import JsonSerdes, Serdes
 from ._store import Condition, OperationStore
-from ._unawaited import UnawaitedOperation
+from ._unawaited import CreatedOperations, UnawaitedOperation
 
 if TYPE_CHECKING:
     from ._operation import DurableOperation
 
 __all__ = ["ExecutionRuntime"]
 
-SWEEP_MIN = 1024
-"""The fewest operations `ExecutionRuntime.track` holds before it drops those that started."""
 
-STABLE_HOPS = 2
 CLEANUP_SECONDS = 2.0
 
 
@@ -94,7 +91,8 @@ class ExecutionRuntime:
             lookup=self.store.get,
         )
         self._loop = asyncio.get_running_loop()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._quiet = Quiescence()
+        self._tasks = self._quiet.tasks
         # Every task user code created during the invocation, durable or not.
         self._members: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
         self._last_task: asyncio.Task[Any] | None = None
@@ -102,12 +100,9 @@ class ExecutionRuntime:
         self._timers: list[tuple[float, str]] = []
         self._poller: asyncio.Task[None] | None = None
         self._check_scheduled = False
-        self._snapshot: list[Any] | None = None
-        self._stable = 0
         self._ending: asyncio.Future[None] = self._loop.create_future()
         self.fatal: BaseException | None = None
-        self._created: list[DurableOperation[Any]] = []
-        self._sweep_at = SWEEP_MIN
+        self._created = CreatedOperations()
         self.unawaited: list[UnawaitedOperation] = []
         """Once `run` returned: the operations the handler never awaited (see `track`)."""
 
@@ -133,17 +128,9 @@ class ExecutionRuntime:
         self._tasks.add(task)
 
     def track(self, op: DurableOperation[Any]) -> asyncio.Task[Any] | None:
-        """Note `op`, just created, to report it if it is never awaited; return its creator.
-
-        The creator is the task that registered last: the one whose call took the operation's
-        id. Operations started or handed over since the last sweep are dropped once the list
-        has doubled, so it holds few more than the operations still waiting to start.
-        """
-        created = self._created
-        if len(created) >= self._sweep_at:
-            created[:] = [o for o in created if o._creator is not None]
-            self._sweep_at = max(SWEEP_MIN, 2 * len(created))
-        created.append(op)
+        """Note `op`, just created, to report it if it is never awaited; return its creator:
+        the task that registered last, the one whose call took the operation's id."""
+        self._created.add(op)
         return self._last_task
 
     def enter_busy(self) -> None:
@@ -217,38 +204,20 @@ class ExecutionRuntime:
         if self.batcher.failure is not None:
             self._ending.set_result(None)
             return
+        quiet = self._quiet
         if self._busy or not self.store.may_wait or not self.batcher.idle:
-            self._snapshot = None
+            quiet.forget()
             return  # the end of the step, checkpoint or park will poke again
-        # What every task waits on, as [task, future, task, future, ...].
-        snapshot: list[Any] = []
-        ended: list[asyncio.Task[Any]] = []
-        runnable = False
-        for task in self._tasks:
-            if task.done():
-                ended.append(task)
-                continue
-            waiter = waiter_of(task)
-            if waiter is None or waiter.done():
-                runnable = True
-                break
-            snapshot.append(task)
-            snapshot.append(waiter)
-        self._tasks.difference_update(ended)
-        if runnable:
-            self._snapshot = None
+        picture = quiet.blocked()
+        if picture is None:
             self.poke()  # a task can still run: look again after it does
             return
         if not self.store.waiting():
-            self._snapshot = None
+            quiet.forget()
             return  # parked tasks were cancelled: the next park will poke again
-        if snapshot == self._snapshot:
-            self._stable += 1
-            if self._stable >= STABLE_HOPS:
-                self._ending.set_result(None)
-                return
-        else:
-            self._snapshot, self._stable = snapshot, 0
+        if quiet.settled(picture):
+            self._ending.set_result(None)
+            return
         self.poke()
 
     async def _poll_timers(self) -> None:
@@ -433,23 +402,10 @@ class ExecutionRuntime:
             and root.done()
             and not root.cancelled()
         ):
-            self.unawaited = self._never_awaited()
+            self.unawaited = self._created.never_awaited()
         self._created.clear()
         if not pending:
             self._release()
-
-    def _never_awaited(self) -> list[UnawaitedOperation]:
-        """The operations that were never awaited by the tasks that created them and ended.
-
-        Called once the handler finished and the other tasks were cancelled: an operation
-        created by a task that was cancelled (or is still running) was cut off, not forgotten.
-        """
-        found: list[UnawaitedOperation] = []
-        for op in self._created:
-            task = op._creator
-            if task is not None and task.done() and not task.cancelled():
-                found.append(UnawaitedOperation.of(op))
-        return found
 
     def _release(self) -> None:
         """Let go of the invocation's operations and tasks once every task has ended.
@@ -462,6 +418,6 @@ class ExecutionRuntime:
         self._tasks.clear()
         self._members.clear()
         self._last_task = None
-        self._snapshot = None
+        self._quiet.forget()
         self._timers.clear()
         self._poller = None

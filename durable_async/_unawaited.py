@@ -20,7 +20,10 @@ from ._errors import UnawaitedOperationError, UnawaitedOperationWarning
 if TYPE_CHECKING:
     from ._operation import DurableOperation
 
-__all__ = ["UnawaitedOperation", "unawaited_error", "warn_unawaited"]
+__all__ = ["CreatedOperations", "UnawaitedOperation", "unawaited_error", "warn_unawaited"]
+
+SWEEP_MIN = 1024
+"""The fewest operations `CreatedOperations` holds before it drops those that started."""
 
 SUB_TYPES = {
     "step": "Step",
@@ -128,3 +131,42 @@ def _module_at(filename: str) -> Any:
         if getattr(module, "__file__", None) == filename:
             return module
     return None
+
+
+class CreatedOperations:
+    """The operations of one invocation not yet awaited or handed to a task.
+
+    Operations started or handed over since the last sweep are dropped once the list has
+    doubled, so it holds few more than the operations still waiting to start.
+    """
+
+    __slots__ = ("_ops", "_sweep_at")
+
+    def __init__(self) -> None:
+        self._ops: list[DurableOperation[Any]] = []
+        self._sweep_at = SWEEP_MIN
+
+    def add(self, op: DurableOperation[Any]) -> None:
+        """Note `op`, just created."""
+        ops = self._ops
+        if len(ops) >= self._sweep_at:
+            ops[:] = [o for o in ops if o._creator is not None]
+            self._sweep_at = max(SWEEP_MIN, 2 * len(ops))
+        ops.append(op)
+
+    def never_awaited(self) -> list[UnawaitedOperation]:
+        """The operations never awaited by the tasks that created them and ended.
+
+        Called once the handler finished and the other tasks were cancelled: an operation
+        created by a task that was cancelled (or is still running) was cut off, not forgotten.
+        """
+        found: list[UnawaitedOperation] = []
+        for op in self._ops:
+            task = op._creator
+            if task is not None and task.done() and not task.cancelled():
+                found.append(UnawaitedOperation.of(op))
+        return found
+
+    def clear(self) -> None:
+        """Forget every operation."""
+        self._ops.clear()
