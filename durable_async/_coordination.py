@@ -77,6 +77,36 @@ class _Host(Protocol):
     ) -> DurableOperation[Any]: ...
 
 
+async def _submit_and_wait(
+    child: DurableContext,
+    callback: Callback[Any],
+    submitter: Callable[[str], Any],
+    policy: RetryLike,
+    name: str | None,
+) -> Any:
+    """Hand the callback's id to `submitter` in a step, then wait for the sender's result."""
+    try:
+        await child.step(submitter, callback.callback_id, name="submitter", retry=policy)
+    except StepError as exc:
+        raise CallbackSubmitterError(
+            exc.error_type, exc.error_message, operation_id=exc.operation_id, operation_name=name
+        ) from exc
+    return await callback
+
+
+def _callback_error(exc: ChildContextError, name: str | None) -> OperationError:
+    """The callback's own error class for a failed wait_for_callback context, if it has one."""
+    cls = _CALLBACK_ERRORS.get(exc.error_type)
+    if cls is None:
+        return exc
+    return cls(
+        exc.error_data or exc.error_type,
+        exc.error_message,
+        operation_id=exc.operation_id,
+        operation_name=name,
+    )
+
+
 def _optional_seconds(value: DurationLike | None, what: str) -> int:
     return 0 if value is None else to_seconds(value, what=what)
 
@@ -159,16 +189,7 @@ class CoordinationOps:
                 result_type=result_type,
                 serdes=serdes,
             )
-            try:
-                await child.step(submitter, callback.callback_id, name="submitter", retry=policy)
-            except StepError as exc:
-                raise CallbackSubmitterError(
-                    exc.error_type,
-                    exc.error_message,
-                    operation_id=exc.operation_id,
-                    operation_name=name,
-                ) from exc
-            return await callback
+            return await _submit_and_wait(child, callback, submitter, policy, name)
 
         inner = self._child_operation(
             "WaitForCallback", name, body, result_type=result_type, serdes=serdes
@@ -179,15 +200,10 @@ class CoordinationOps:
             try:
                 return await inner
             except ChildContextError as exc:  # surface the callback's own error class
-                cls = _CALLBACK_ERRORS.get(exc.error_type)
-                if cls is None:
+                surfaced = _callback_error(exc, name)
+                if surfaced is exc:
                     raise
-                raise cls(
-                    exc.error_data or exc.error_type,
-                    exc.error_message,
-                    operation_id=exc.operation_id,
-                    operation_name=name,
-                ) from None
+                raise surfaced from None
 
         return DurableOperation(self._runtime, inner.operation_id, name, typed)
 

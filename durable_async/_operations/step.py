@@ -92,6 +92,21 @@ async def run_attempt(
         current_step.reset(token)
 
 
+async def _give_up_or_retry(
+    op: OperationHandle, policy: RetryLike, exc: BaseException, attempt: int
+) -> Operation:
+    """Record a failed attempt: RETRY after the policy's delay, or FAIL for good."""
+    # A durable call inside the body is a programming error: retrying cannot fix it.
+    decision = RetryDecision.stop() if isinstance(exc, _NEVER_RETRY) else policy(exc, attempt)
+    if not isinstance(decision, RetryDecision):
+        raise TypeError(f"retry strategy of step {op.label} returned {decision!r}")
+    error = error_object(exc)
+    if not decision.retry:
+        return await op.send(OperationAction.FAIL, error=error)
+    opts = StepOptions(next_attempt_delay_seconds=clamp_delay(decision.delay_seconds))
+    return await op.send(OperationAction.RETRY, error=error, step_options=opts)
+
+
 async def run_step(
     op: OperationHandle,
     fn: Callable[..., Any],
@@ -105,17 +120,6 @@ async def run_step(
     """Drive the step from whatever state the history holds to a result or a `StepError`."""
     policy = retry or _DEFAULT_RETRY
     at_most_once = semantics is StepSemantics.AT_MOST_ONCE_PER_RETRY
-
-    async def give_up_or_retry(exc: BaseException, attempt: int) -> Operation:
-        # A durable call inside the body is a programming error: retrying cannot fix it.
-        decision = RetryDecision.stop() if isinstance(exc, _NEVER_RETRY) else policy(exc, attempt)
-        if not isinstance(decision, RetryDecision):
-            raise TypeError(f"retry strategy of step {op.label} returned {decision!r}")
-        error = error_object(exc)
-        if not decision.retry:
-            return await op.send(OperationAction.FAIL, error=error)
-        opts = StepOptions(next_attempt_delay_seconds=clamp_delay(decision.delay_seconds))
-        return await op.send(OperationAction.RETRY, error=error, step_options=opts)
 
     state = op.state()
     while True:
@@ -135,7 +139,7 @@ async def run_step(
                 f"step {op.label} attempt {attempt} was interrupted before its outcome "
                 "was recorded (at-most-once: not re-run)"
             )
-            state = await give_up_or_retry(interrupted, attempt)
+            state = await _give_up_or_retry(op, policy, interrupted, attempt)
             continue
         if status is not _S.STARTED:
             if at_most_once:
@@ -144,7 +148,7 @@ async def run_step(
                 op.queue(OperationAction.START)
         value, outcome = await run_attempt(op, attempt, fn, args)
         if outcome is not None:
-            state = await give_up_or_retry(outcome, attempt)
+            state = await _give_up_or_retry(op, policy, outcome, attempt)
             continue
         try:
             payload, result = round_trip(serdes, value, result_type, f"step {op.label}")
