@@ -12,7 +12,6 @@ from pydantic import ValidationError as PydanticValidationError
 
 from ._backends.paging import read_pages
 from ._backends.protocol import Backend
-from ._batcher import DEFAULT_WINDOW
 from ._clock import Clock, Deadline, run_until
 from ._context import DurableContext
 from ._errors import (
@@ -32,7 +31,7 @@ from ._models import (
     OperationType,
 )
 from ._plugins import DurablePlugin, InvocationEnd, InvocationStart, PluginSet
-from ._runtime import ExecutionRuntime
+from ._runtime import DEFAULT_WINDOW, ExecutionRuntime
 from ._serdes import Serdes
 from ._unawaited import UnawaitedOperation, warn_unawaited
 

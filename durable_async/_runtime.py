@@ -53,7 +53,7 @@ from ._unawaited import CreatedOperations, UnawaitedOperation
 if TYPE_CHECKING:
     from ._operation import DurableOperation
 
-__all__ = ["ExecutionRuntime"]
+__all__ = ["DEFAULT_WINDOW", "ExecutionRuntime"]
 
 
 CLEANUP_SECONDS = 2.0
