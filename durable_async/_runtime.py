@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import inspect
 import weakref
 from collections.abc import Callable, Coroutine
 from contextlib import suppress
@@ -57,6 +58,12 @@ __all__ = ["DEFAULT_WINDOW", "ExecutionRuntime"]
 
 
 CLEANUP_SECONDS = 2.0
+
+
+def _unstarted(task: asyncio.Task[Any]) -> bool:
+    """Whether `task` has not taken its first step yet."""
+    coro = task.get_coro()
+    return inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) == inspect.CORO_CREATED
 
 
 class ExecutionRuntime:
@@ -377,10 +384,20 @@ class ExecutionRuntime:
         leftovers = [
             t for t in (root, *self._tasks, *self._members, self._poller) if t and not t.done()
         ]
+        fresh = {t for t in leftovers if _unstarted(t)}
         for task in leftovers:
-            task.cancel("durable execution suspended")
+            if task not in fresh:
+                task.cancel("durable execution suspended")
         self.batcher.close()
         self.store.fail_watchers(SuspendExecution("the invocation is ending"))
+        if fresh:
+            # A task that has not taken its first step yet runs up to its first await, then is
+            # cancelled, as anyio does: cancelled before it starts, a wrapper coroutine (anyio's
+            # task groups make one per task) would never await the coroutine it was given.
+            # Durable calls made meanwhile raise SuspendExecution: the invocation is ending.
+            await asyncio.sleep(0)
+            for task in fresh:
+                task.cancel("durable execution suspended")
         if leftovers:
             # Tasks get a moment to run their cleanup; one that ignores cancellation (or a body
             # in a worker thread) is left behind rather than holding up the invocation's end.

@@ -188,3 +188,41 @@ async def test_unexpected_cancellation_error_is_an_ordinary_exception() -> None:
     err = UnexpectedCancellationError("x")
     assert isinstance(err, Exception)
     assert not isinstance(err, asyncio.CancelledError)
+
+
+async def test_a_task_created_as_the_invocation_ends_leaves_no_coroutine_unawaited() -> None:
+    # Libraries such as anyio run a task's coroutine inside a wrapper coroutine. Cancelled before
+    # its first step, the wrapper never awaits the coroutine it was given, which Python reports
+    # as "never awaited". The runtime lets such a task start (up to its first await), as anyio's
+    # own cancellation does, and then cancels it.
+    import gc
+    import warnings
+
+    async def inner() -> None:
+        await asyncio.sleep(3600)
+
+    async def wrapper(coro: Any) -> None:
+        await coro
+
+    made: list[asyncio.Task[None]] = []
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> str:
+        await ctx.step(lambda: None, name="first")
+        loop = asyncio.get_running_loop()
+
+        def create() -> None:
+            made.append(loop.create_task(wrapper(inner())))
+
+        # Two hops from now, just before the runtime resumes to end the invocation: the new
+        # task is still waiting for its first step when the runtime cleans up.
+        loop.call_soon(loop.call_soon, create)
+        return "done"
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = await LocalRunner(handler).run(None)
+        gc.collect()
+    assert result.result == "done"
+    assert made[0].cancelled()
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []
