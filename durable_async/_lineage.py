@@ -119,14 +119,15 @@ class _LineageTaskFactory:
         if not self.active or _pinned.get():
             return self._create(loop, coro, kwargs)
         given: Context | None = kwargs.get("context")
-        source = given if given is not None else copy_context()
-        members = source.get(invocation_tasks)
-        parent = source.get(current_lineage)
+        if given is None:  # read the creating task's own context: no copy unless one is needed
+            members, parent = invocation_tasks.get(), current_lineage.get()
+        else:
+            members, parent = given.get(invocation_tasks), given.get(current_lineage)
         if parent is None:
             task = self._create(loop, coro, kwargs)
         else:
-            in_step = source.get(current_step) is not None
-            context = source.copy() if given is not None else source
+            context = given.copy() if given is not None else copy_context()
+            in_step = context.get(current_step) is not None
             context.run(current_lineage.set, None if in_step else parent.child())
             if given is not None:
                 kwargs["context"] = context
