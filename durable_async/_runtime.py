@@ -381,9 +381,9 @@ class ExecutionRuntime:
     ) -> None:
         if not self._ending.done():
             self._ending.cancel()
-        leftovers = [
-            t for t in (root, *self._tasks, *self._members, self._poller) if t and not t.done()
-        ]
+        # A task can be registered and a member both: each is cancelled once.
+        candidates = dict.fromkeys((root, *self._tasks, *self._members, self._poller))
+        leftovers = [t for t in candidates if t is not None and not t.done()]
         fresh = {t for t in leftovers if _unstarted(t)}
         for task in leftovers:
             if task not in fresh:
