@@ -271,6 +271,11 @@ class BackendUnavailableError(BackendError):
     """
 
 
+RAW_TRANSIENT = (TimeoutError, OSError)
+"""What a backend may let through raw when the service did not answer: transient, like
+`BackendUnavailableError` (see `unavailable`)."""
+
+
 def unavailable(exc: BaseException, doing: str) -> BackendUnavailableError:
     """The `BackendUnavailableError` for a transient failure a backend let through raw (a
     `TimeoutError`, a dropped connection's `OSError`): Lambda should retry the invocation."""

@@ -15,6 +15,7 @@ from ._backends.protocol import Backend
 from ._clock import Clock, Deadline, run_until
 from ._context import DurableContext
 from ._errors import (
+    RAW_TRANSIENT,
     CheckpointRejectedError,
     InvalidInvocationError,
     InvocationDeadlineError,
@@ -223,7 +224,7 @@ async def _read_state(
         return InvocationOutput(status=InvocationStatus.PENDING)
     except CheckpointRejectedError as exc:
         return _failed(exc)
-    except (TimeoutError, OSError) as exc:
+    except RAW_TRANSIENT as exc:
         raise unavailable(exc, "reading the execution's state") from exc
 
 

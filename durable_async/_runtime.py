@@ -25,6 +25,7 @@ from ._backends.protocol import Backend
 from ._batcher import DEFAULT_WINDOW, CheckpointBatcher
 from ._clock import Deadline, run_until
 from ._errors import (
+    RAW_TRANSIENT,
     BackendUnavailableError,
     DurableError,
     InvocationDeadlineError,
@@ -362,7 +363,7 @@ class ExecutionRuntime:
         failure = self.batcher.failure
         if isinstance(failure, BackendUnavailableError):
             raise failure
-        if isinstance(failure, (TimeoutError, OSError)):
+        if isinstance(failure, RAW_TRANSIENT):
             raise unavailable(failure, "checkpointing") from failure
         if isinstance(failure, StaleCheckpointTokenError) or (
             failure is None and self.fatal is None
