@@ -20,6 +20,7 @@ from ._models import (
     ErrorObject,
     ExecutionState,
     InvocationInput,
+    InvocationOutput,
     InvocationStatus,
     Operation,
     OperationAction,
@@ -311,28 +312,23 @@ class LocalRunner:
                     f"execution {arn} still running after {invocations - 1} invocations"
                 )
             calls = len(self._wire.calls) if isinstance(self._wire, FaultyBackend) else 0
+            output: InvocationOutput | None = None
             try:
                 output = await self.handler.invoke_output(
                     event, backend=wire, _report_unawaited=report
                 )
-            except _RETRIED as exc:
+            except _RETRIED as exc:  # Lambda invokes again
                 failed += not isinstance(exc, _SimulatedCrash)
-                event = backend.invocation_event(arn)
-                changes = backend.changes(arn)
-                continue
-            if self._superseded(calls):
-                # An injected stale token: the service discards this invocation's output, and
-                # the "newer invocation" that owns the execution is the next one.
-                event = backend.invocation_event(arn)
-                changes = backend.changes(arn)
-                continue
-            backend.complete_invocation(
-                arn, output, started=started, request_id=f"local-{invocations}"
-            )
-            if output.status is not InvocationStatus.PENDING:
-                break
-            if backend.changes(arn) == changes:
-                await self._next_event(arn)
+            if output is not None and not self._superseded(calls):
+                # (An injected stale token: the service discards the output, and the "newer
+                # invocation" that owns the execution is the next one.)
+                backend.complete_invocation(
+                    arn, output, started=started, request_id=f"local-{invocations}"
+                )
+                if output.status is not InvocationStatus.PENDING:
+                    break
+                if backend.changes(arn) == changes:
+                    await self._next_event(arn)
             event = backend.invocation_event(arn)
             changes = backend.changes(arn)
         summary = backend.get_execution(arn)
