@@ -214,6 +214,7 @@ class FaultyBackend:
         self.page_size = page_size
         self.calls: list[BackendCall] = []
         self._rules: list[FaultRule] = []
+        self._counts = dict.fromkeys(_METHODS, 0)
 
     @property
     def clock(self) -> Clock:
@@ -260,7 +261,7 @@ class FaultyBackend:
     def count(self, method: Method) -> int:
         """How many calls of `method` were received so far."""
         _check_method(method)
-        return sum(1 for c in self.calls if c.method == method)
+        return self._counts[method]
 
     async def checkpoint(
         self,
@@ -271,9 +272,17 @@ class FaultyBackend:
         client_token: str | None = None,
     ) -> CheckpointResponse:
         """Record the call, then apply the first matching fault or pass it to the inner backend."""
-        send = partial(self.inner.checkpoint, execution_arn, checkpoint_token, updates)
-        call = BackendCall(0, "checkpoint", execution_arn, checkpoint_token, tuple(updates))
-        return await self._handle(call, partial(send, client_token=client_token))
+        send = partial(
+            self.inner.checkpoint,
+            execution_arn,
+            checkpoint_token,
+            updates,
+            client_token=client_token,
+        )
+        call = BackendCall(
+            self._next("checkpoint"), "checkpoint", execution_arn, checkpoint_token, tuple(updates)
+        )
+        return await self._handle(call, send)
 
     async def get_state(
         self,
@@ -286,13 +295,25 @@ class FaultyBackend:
         """Record the call, then apply the first matching fault or pass it to the inner backend."""
         if self.page_size is not None:
             max_items = min(max_items, self.page_size)
-        send = partial(self.inner.get_state, execution_arn, checkpoint_token, marker=marker)
-        call = BackendCall(0, "get_state", execution_arn, checkpoint_token, marker=marker)
-        return await self._handle(call, partial(send, max_items=max_items))
+        send = partial(
+            self.inner.get_state,
+            execution_arn,
+            checkpoint_token,
+            marker=marker,
+            max_items=max_items,
+        )
+        call = BackendCall(
+            self._next("get_state"), "get_state", execution_arn, checkpoint_token, marker=marker
+        )
+        return await self._handle(call, send)
+
+    def _next(self, method: Method) -> int:
+        """Count a call of `method`; its 1-based number."""
+        self._counts[method] += 1
+        return self._counts[method]
 
     async def _handle(self, call: BackendCall, send: Callable[[], Awaitable[T]]) -> T:
-        """Number and record `call`, then fault it or pass it through with `send()`."""
-        call = replace(call, number=self.count(call.method) + 1)
+        """Record `call`, then fault it or pass it through with `send()`."""
         rule = next((r for r in self._rules if r._matches(call)), None)
         self.calls.append(replace(call, fault=rule.fault.kind) if rule else call)
         if rule is None:
