@@ -317,8 +317,10 @@ class LocalRunner:
                 output = await self.handler.invoke_output(
                     event, backend=wire, _report_unawaited=report
                 )
-            except _RETRIED as exc:  # Lambda invokes again
+            except _RETRIED as exc:  # Lambda invokes again, unless a checkpoint ended it
                 failed += not isinstance(exc, _SimulatedCrash)
+                if backend.get_execution(arn)["Status"] != "RUNNING":
+                    break
             if output is not None and not self._superseded(calls):
                 # (An injected stale token: the service discards the output, and the "newer
                 # invocation" that owns the execution is the next one.)
@@ -333,6 +335,12 @@ class LocalRunner:
             changes = backend.changes(arn)
         summary = backend.get_execution(arn)
         result = summary.get("Result")
+        if output is None:  # the execution ended with a checkpoint whose answer was lost
+            error = summary.get("Error")
+            output = InvocationOutput(
+                status=InvocationStatus(summary["Status"]),
+                error=ErrorObject.model_validate(error) if error else None,
+            )
         return RunResult(
             status=output.status,
             result=json.loads(result) if result else None,

@@ -20,6 +20,7 @@ from durable_async import (
     BackendUnavailableError,
     DurableContext,
     InvocationStatus,
+    OperationType,
     RetryPolicy,
     StepSemantics,
     durable_execution,
@@ -259,3 +260,26 @@ async def test_the_runner_treats_an_injected_stale_token_as_a_newer_invocation()
     assert result.result == ["a", "b", "s"]
     assert result.failed_invocations == 0
     assert [c.fault for c in faulty.calls if c.fault] == ["stale_token", "stale_token"]
+
+
+async def test_a_crash_after_the_checkpoint_that_ended_the_execution_ends_the_run() -> None:
+    # A result too large for the response is checkpointed as the EXECUTION's own SUCCEED; when
+    # that response is lost the execution has ended all the same, and nothing invokes it again.
+    big = "r" * (7 * 1024 * 1024)
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> str:
+        await ctx.step(one, name="one")
+        return big
+
+    memory = MemoryBackend()
+    faulty = FaultyBackend(memory)
+    faulty.inject(
+        Fault.lose_response(),
+        when=lambda call: call.has_update(type=OperationType.EXECUTION),
+    )
+    result = await LocalRunner(handler, backend=faulty).run(None)
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert result.result == big
+    assert result.failed_invocations == 1
+    assert result.invocations == 1

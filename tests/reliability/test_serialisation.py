@@ -178,8 +178,10 @@ async def test_a_result_that_escapes_past_the_limit_is_checkpointed_not_returned
     output = await handler.invoke_async(event, backend=backend)
     assert len(json.dumps(output).encode()) <= MAX_RESPONSE_BYTES
     assert output == {"Status": "SUCCEEDED", "Result": ""}
-    result = await LocalRunner(handler).run(None)
-    assert result.result == big
+    for always_replay in (False, True):
+        result = await LocalRunner(handler, always_replay=always_replay).run(None)
+        assert result.status is InvocationStatus.SUCCEEDED
+        assert result.result == big
 
 
 @pytest.mark.parametrize("nesting", ["nested", "flat"])
