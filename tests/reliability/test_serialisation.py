@@ -106,11 +106,16 @@ async def test_a_step_result_not_matching_its_result_type_fails_the_step() -> No
     assert result.result == "SerdesError"
 
 
-async def test_a_child_context_result_that_cannot_be_serialised_fails_the_context_once() -> None:
-    runs: list[int] = []
+@pytest.mark.parametrize("always_replay", [False, True])
+async def test_a_child_context_result_that_cannot_be_serialised_fails_the_context_once(
+    always_replay: bool,
+) -> None:
+    backend = MemoryBackend()
+    after_failure: list[bool] = []  # per run of the body: was its failure already recorded?
 
     async def body(child: DurableContext) -> Any:
-        runs.append(1)
+        recorded = backend.operations(child.execution_arn)
+        after_failure.append(any(op.name == "child" and op.status.is_terminal for op in recorded))
         await child.step(lambda: 1, name="inner")
         return {1, 2}
 
@@ -119,13 +124,17 @@ async def test_a_child_context_result_that_cannot_be_serialised_fails_the_contex
         try:
             await ctx.run_in_child_context(body, name="child")
         except ChildContextError as err:
-            return err.error_type
-        return "no error"
+            outcome = err.error_type
+        await ctx.wait(1)  # a later invocation replays the failed context
+        return outcome
 
-    result = await LocalRunner(handler).run({})
+    result = await LocalRunner(handler, backend=backend, always_replay=always_replay).run({})
     assert result.result == "SerdesError"
-    assert runs == [1]
     assert result.operation("child").status.value == "FAILED"
+    assert after_failure
+    assert not any(after_failure)  # replay may run it again before, never after
+    if not always_replay:
+        assert len(after_failure) == 1
 
 
 async def test_a_condition_state_that_cannot_be_serialised_fails_the_check() -> None:
