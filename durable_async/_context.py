@@ -1,40 +1,49 @@
-"""`DurableContext`: the handle a durable handler uses to run operations."""
+"""`DurableContext`: the public face of the durable operations a handler runs.
+
+Each method hands its arguments, in its own order, to the builder of the operation's module under
+`_operations/` (`step_operation`, `wait_operation`, ...), which checks them and takes the id
+from the context's `IdScope`. Code given a context of its
+own (a child context, a map item, a parallel branch) is handed one made here, around the
+scope the operation gives it.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import random
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar, overload
 
-from ._coordination import CoordinationOps
-from ._duration import DurationLike, to_seconds
-from ._errors import (
-    ValidationError,
-)
-from ._lifecycle import OperationHandle
+from ._duration import DurationLike
 from ._logger import ReplayAwareLogger
-from ._models import OperationType
-from ._names import check_names
+from ._names import default_name
 from ._operation import DurableOperation
-from ._operations.batch import BatchOptions as _BatchOptions
-from ._operations.batch import BatchResult, CompletionConfig, Nesting, run_batch
-from ._operations.child import run_child
-from ._operations.step import StepSemantics, run_step
-from ._operations.wait import run_wait
+from ._operations.batch import BatchOptions, BatchResult, CompletionConfig, Nesting, batch_operation
+from ._operations.callback import Callback, callback_operation
+from ._operations.child import child_operation
+from ._operations.combinators import Settled, first_operation, run_all, run_all_settled
+from ._operations.condition import WaitDecision, condition_operation
+from ._operations.invoke import invoke_operation
+from ._operations.step import StepSemantics, step_operation
+from ._operations.wait import wait_operation
+from ._operations.wait_for_callback import wait_for_callback_operation
 from ._retry import RetryLike
 from ._runtime import ExecutionRuntime
-from ._scope import IdScope
-from ._serdes import JsonSerdes, Serdes
+from ._scope import ContextBody, IdScope
+from ._serdes import Serdes
 
 __all__ = ["DurableContext"]
 
 T = TypeVar("T")
+S = TypeVar("S")
 ItemT = TypeVar("ItemT")
 
 _log = logging.getLogger("durable_async")
 
 
-class DurableContext(CoordinationOps):
+class DurableContext:
     """The durable API of one execution (or child context), passed to the handler.
 
     Every call (`step`, `wait`, ...) is assigned an id at the moment it is called: the next one
@@ -86,18 +95,11 @@ class DurableContext(CoordinationOps):
         """The context whose operations take their ids from `ids` (a child or an item)."""
         return DurableContext(self._runtime, lambda_context=self.lambda_context, ids=ids)
 
-    def _operation(
-        self,
-        kind: OperationType,
-        sub_type: str,
-        name: str | None,
-        run: Callable[[OperationHandle], Coroutine[Any, Any, T]],
-    ) -> DurableOperation[T]:
-        """Take the next id now; `run(op)` does the work when the operation is awaited."""
-        op = self._ids.begin(kind, sub_type, name)
-        return DurableOperation(self._runtime, op.id, name, lambda: run(op))
+    def _entering(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> ContextBody:
+        """The body that runs `fn(ctx, *args)` with a context around the scope it is given."""
+        return lambda ids: fn(self._within(ids), *args)
 
-    # -- operations --------------------------------------------------------------------------
+    # -- steps and waits ---------------------------------------------------------------------
 
     @overload
     def step(
@@ -156,22 +158,47 @@ class DurableContext(CoordinationOps):
             StepError: when the step failed for good (on first run and on replay).
             DurableCallInStepError: when called from inside another step's body.
         """
-        name = name if name is not None else _default_name(fn)
-        runtime = self._runtime
-        return self._operation(
-            OperationType.STEP,
-            "Step",
-            name,
-            lambda op: run_step(
-                op,
-                fn,
-                args,
-                retry=retry,
-                semantics=semantics,
-                result_type=result_type,
-                serdes=serdes or runtime.serdes,
-            ),
+        return step_operation(self._ids, fn, args, name, retry, semantics, result_type, serdes)
+
+    def wait(self, duration: DurationLike, *, name: str | None = None) -> DurableOperation[None]:
+        """Pause the workflow for `duration` (whole seconds, a `timedelta` or a `Duration`).
+
+        A wait that cannot end while other work runs suspends the invocation; the service
+        re-invokes the function when the time is up. While other work is still running, a wait
+        that comes due is completed in process.
+
+        Raises:
+            ValidationError: the duration is fractional, below 1 s or above the service limit.
+        """
+        return wait_operation(self._ids, duration, name)
+
+    def wait_for_condition(
+        self,
+        check: Callable[[S], S | Awaitable[S]],
+        *,
+        initial_state: S,
+        wait_strategy: Callable[[S, int], WaitDecision],
+        name: str | None = None,
+        max_attempts: int | None = None,
+        result_type: Any = None,
+        serdes: Serdes | None = None,
+    ) -> DurableOperation[S]:
+        """Poll `check(state) -> new_state` until `wait_strategy` says done.
+
+        The state is checkpointed between checks (a STEP with sub-type `WaitForCondition`
+        retried with the strategy's delays), so polling survives suspension without re-running
+        completed checks. `WaitStrategy` gives backoff with jitter and a bound on attempts.
+        `serdes` writes and reads the checkpointed state (default: the execution's).
+
+        Raises:
+            ValidationError: `max_attempts` is not an int of at least 1 (at the call).
+            WaitForConditionError: the check raised, or attempts ran out.
+        """
+        return condition_operation(
+            self._ids, check, initial_state, wait_strategy, name, max_attempts, result_type, serdes
         )
+
+    # -- child contexts, map and parallel ------------------------------------------------------
 
     def run_in_child_context(
         self,
@@ -196,30 +223,13 @@ class DurableContext(CoordinationOps):
         Raises:
             ChildContextError: `fn` raised (the original type and message are kept).
         """
-        name = name if name is not None else _default_name(fn)
-        return self._child_operation(
+        return child_operation(
+            self._ids,
             "RunInChildContext",
-            name,
-            lambda child: fn(child, *args),
+            name if name is not None else default_name(fn),
+            self._entering(fn, *args),
             result_type=result_type,
             serdes=serdes or self._runtime.serdes,
-        )
-
-    def _child_operation(
-        self,
-        sub_type: str,
-        name: str | None,
-        body: Callable[[DurableContext], Coroutine[Any, Any, Any]],
-        *,
-        result_type: Any,
-        serdes: Serdes,
-    ) -> DurableOperation[Any]:
-        """Take the next id for a CONTEXT operation running `body` in a child context."""
-        return self._operation(
-            OperationType.CONTEXT,
-            sub_type,
-            name,
-            lambda op: run_child(op, self, body, result_type=result_type, serdes=serdes),
         )
 
     def map(
@@ -262,11 +272,12 @@ class DurableContext(CoordinationOps):
         """
         values = list(items)
         names = [item_namer(item, i) for i, item in enumerate(values)] if item_namer else None
-        return self._batch(
+        return batch_operation(
+            self._ids,
             "Map",
             "MapIteration",
-            [_bind(fn, item, i) for i, item in enumerate(values)],
-            _BatchOptions(name, max_concurrency, completion, names, item_serdes, serdes, nesting),
+            [self._entering(fn, item, i) for i, item in enumerate(values)],
+            BatchOptions(name, max_concurrency, completion, names, item_serdes, serdes, nesting),
         )
 
     def parallel(
@@ -285,80 +296,150 @@ class DurableContext(CoordinationOps):
         Same options, completion and concurrency rules as `map`; each branch's context is
         named after the branch function (`fn.__name__`; lambdas stay unnamed).
         """
-        names = [_default_name(branch) for branch in branches]
-        return self._batch(
+        names = [default_name(branch) for branch in branches]
+        return batch_operation(
+            self._ids,
             "Parallel",
             "ParallelBranch",
-            list(branches),
-            _BatchOptions(name, max_concurrency, completion, names, item_serdes, serdes, nesting),
+            [self._entering(branch) for branch in branches],
+            BatchOptions(name, max_concurrency, completion, names, item_serdes, serdes, nesting),
         )
 
-    def _batch(
+    # -- callbacks and chained invokes ---------------------------------------------------------
+
+    def create_callback(
         self,
-        sub_type: str,
-        item_sub_type: str,
-        bodies: list[Callable[[DurableContext], Coroutine[Any, Any, Any]]],
-        options: _BatchOptions,
-    ) -> DurableOperation[BatchResult[Any]]:
-        policy = options.completion or CompletionConfig()
-        policy.validate(len(bodies))
-        if options.max_concurrency is not None and options.max_concurrency < 1:
-            raise ValidationError(f"max_concurrency must be >= 1, got {options.max_concurrency}")
-        if options.nesting not in tuple(Nesting):
-            raise ValidationError(f"nesting must be 'nested' or 'flat', got {options.nesting!r}")
-        check_names(options.item_names, item_sub_type)
-        runtime = self._runtime
-        item_serdes = options.item_serdes or runtime.serdes
+        *,
+        name: str | None = None,
+        timeout: DurationLike | None = None,
+        heartbeat_timeout: DurationLike | None = None,
+        result_type: Any = None,
+        serdes: Serdes | None = None,
+    ) -> DurableOperation[Callback[Any]]:
+        """Start a callback; awaiting gives a `Callback` with its service-generated id.
 
-        def body(batch: DurableContext) -> Coroutine[Any, Any, BatchResult[Any]]:
-            return run_batch(
-                runtime,
-                batch,
-                bodies,
-                item_sub_type=item_sub_type,
-                item_names=options.item_names,
-                max_concurrency=options.max_concurrency,
-                completion=policy,
-                serdes=item_serdes,
-                flat=options.nesting == Nesting.FLAT,
-            )
+        Args:
+            name: the operation's name.
+            timeout: how long to wait for the result (default: no limit).
+            heartbeat_timeout: the longest silence between heartbeats (default: no limit).
+            result_type: the type to validate the sender's result into.
+            serdes: how to read the sender's result payload (default: the execution's).
 
-        return self._child_operation(
-            sub_type,
-            options.name,
-            body,
-            result_type=BatchResult[Any],
-            serdes=options.serdes or JsonSerdes(),
-        )
+        Example:
+            ```python
+            callback = await ctx.create_callback(name="approval", timeout=3600)
+            await ctx.step(send_approval_email, callback.callback_id)
+            decision = await callback
+            ```
+        """
+        return callback_operation(self._ids, name, timeout, heartbeat_timeout, result_type, serdes)
 
-    def wait(self, duration: DurationLike, *, name: str | None = None) -> DurableOperation[None]:
-        """Pause the workflow for `duration` (whole seconds, a `timedelta` or a `Duration`).
+    def wait_for_callback(
+        self,
+        submitter: Callable[[str], Any],
+        *,
+        name: str | None = None,
+        timeout: DurationLike | None = None,
+        heartbeat_timeout: DurationLike | None = None,
+        retry: RetryLike | None = None,
+        result_type: Any = None,
+        serdes: Serdes | None = None,
+    ) -> DurableOperation[Any]:
+        """Create a callback, hand its id to `submitter` in a step, and wait for the result.
 
-        A wait that cannot end while other work runs suspends the invocation; the service
-        re-invokes the function when the time is up. While other work is still running, a wait
-        that comes due is completed in process.
+        Runs in a child context (sub-type `WaitForCallback`) holding the callback and the
+        submitter step. `submitter(callback_id)` may be sync or async; `retry` is its policy
+        (default: no retry). `serdes` reads the sender's result payload and writes the
+        context's result (default: the execution's).
 
         Raises:
-            ValidationError: the duration is fractional, below 1 s or above the service limit.
+            CallbackSubmitterError: the submitter failed for good.
+            CallbackError: the sender reported a failure.
+            CallbackTimeoutError: no result or heartbeat in time.
         """
-        seconds = to_seconds(duration, what="wait duration")
-        return self._operation(
-            OperationType.WAIT,
-            "Wait",
-            name,
-            lambda op: run_wait(op, seconds),
+        return wait_for_callback_operation(
+            self._ids, submitter, name, timeout, heartbeat_timeout, retry, result_type, serdes
         )
 
+    def invoke(
+        self,
+        function_name: str,
+        payload: Any = None,
+        *,
+        name: str | None = None,
+        tenant_id: str | None = None,
+        result_type: Any = None,
+        payload_serdes: Serdes | None = None,
+        result_serdes: Serdes | None = None,
+    ) -> DurableOperation[Any]:
+        """Invoke another Lambda function durably and return its result.
 
-def _bind(
-    fn: Callable[[DurableContext, ItemT, int], Coroutine[Any, Any, T]], item: ItemT, index: int
-) -> Callable[[DurableContext], Coroutine[Any, Any, T]]:
-    return lambda child: fn(child, item, index)
+        Args:
+            function_name: the function's name or ARN (a qualifier picks a version or alias).
+            payload: the target's event.
+            name: the operation's name.
+            tenant_id: the tenant to run the target for (tenant-isolated functions).
+            result_type: the type to validate the target's result into.
+            payload_serdes: how to write the payload (default: the execution's serdes).
+            result_serdes: how to read the target's result (default: the execution's serdes).
 
+        Raises:
+            InvokeError: the invoked function FAILED, TIMED_OUT or was STOPPED.
+        """
+        return invoke_operation(
+            self._ids,
+            function_name,
+            payload,
+            name,
+            tenant_id,
+            result_type,
+            payload_serdes,
+            result_serdes,
+        )
 
-def _default_name(fn: Callable[..., Any]) -> str | None:
-    name = getattr(fn, "__name__", None)
-    if name is None or name == "<lambda>":
-        inner = getattr(fn, "func", None)  # functools.partial
-        return _default_name(inner) if inner is not None else None
-    return str(name)
+    # -- combinators -------------------------------------------------------------------------
+
+    async def all(self, *ops: DurableOperation[Any]) -> list[Any]:
+        """Await every operation; results in order. The first failure cancels the rest."""
+        return await run_all(ops)
+
+    async def all_settled(self, *ops: DurableOperation[Any]) -> list[Settled[Any]]:
+        """Await every operation; each outcome (value or error) in order."""
+        return await run_all_settled(ops)
+
+    def any(self, *ops: DurableOperation[Any], name: str | None = None) -> DurableOperation[Any]:
+        """The result of the first operation to succeed; the winner is recorded durably.
+
+        Raises:
+            AllOperationsFailedError: every operation failed.
+        """
+        return first_operation(self._ids, ops, name, successes_only=True)
+
+    def race(self, *ops: DurableOperation[Any], name: str | None = None) -> DurableOperation[Any]:
+        """The outcome of the first operation to finish, success or failure, recorded durably."""
+        return first_operation(self._ids, ops, name, successes_only=False)
+
+    # -- replay-safe values ------------------------------------------------------------------
+
+    def random(self, *, name: str = "random") -> DurableOperation[float]:
+        """A random float in [0, 1), recorded so replay sees the same value."""
+        return self.step(random.random, name=name)
+
+    def uuid4(self, *, name: str = "uuid4") -> DurableOperation[uuid.UUID]:
+        """A random UUID, recorded so replay sees the same value."""
+        return self._value(lambda: str(uuid.uuid4()), name, uuid.UUID)
+
+    def now(self, *, name: str = "now") -> DurableOperation[dt.datetime]:
+        """The current time (UTC), recorded so replay sees the same value."""
+        clock = self._runtime.clock
+
+        def now() -> str:
+            return dt.datetime.fromtimestamp(clock.now(), tz=dt.UTC).isoformat()
+
+        return self._value(now, name, dt.datetime)
+
+    def _value(self, fn: Callable[[], Any], name: str, kind: Any) -> DurableOperation[Any]:
+        """A step recording `fn()`, read back as `kind`."""
+        return step_operation(
+            self._ids, fn, (), name, None, StepSemantics.AT_LEAST_ONCE_PER_RETRY, kind, None
+        )

@@ -12,11 +12,12 @@ is found in a small set (a hash the string has cached), and a new one takes C-sp
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ._errors import ValidationError
 
-__all__ = ["MAX_NAME_LENGTH", "check_name", "check_names", "is_valid_name"]
+__all__ = ["MAX_NAME_LENGTH", "check_name", "check_names", "default_name", "is_valid_name"]
 
 MAX_NAME_LENGTH = 256
 _SHOWN = 40  # characters of an over-long name quoted in the error
@@ -78,3 +79,13 @@ def _explain(name: object, operation: str) -> str:
         index, char = next((i, c) for i, c in enumerate(name) if not " " <= c <= "~")
         problem = f"has {char!r} (U+{ord(char):04X}) at index {index}"
     return f"{operation} name {shown} {problem}: {rule}"
+
+
+def default_name(fn: Callable[..., Any]) -> str | None:
+    """The name an operation running `fn` gets by default: `fn.__name__` (that of the wrapped
+    function for a `functools.partial`), none for a lambda."""
+    name = getattr(fn, "__name__", None)
+    if name is None or name == "<lambda>":
+        inner = getattr(fn, "func", None)  # functools.partial
+        return default_name(inner) if inner is not None else None
+    return str(name)

@@ -10,7 +10,8 @@ is replaying while its next operation is recorded.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import DurableCallInStepError, DurableError, NonDeterministicExecutionError
 from ._ids import lane_operation_id, operation_id
@@ -18,12 +19,15 @@ from ._lifecycle import OperationHandle
 from ._lineage import Lineage, current_lineage
 from ._models import Operation, OperationType
 from ._names import check_name
+from ._operation import DurableOperation
 from ._task_context import current_step
 
 if TYPE_CHECKING:
     from ._runtime import ExecutionRuntime
 
-__all__ = ["IdScope"]
+__all__ = ["ContextBody", "IdScope"]
+
+T = TypeVar("T")
 
 
 _COMPLETED_BY_HANDLER = frozenset({OperationType.STEP, OperationType.CONTEXT})
@@ -149,6 +153,17 @@ class IdScope:
             self._validate(op_id, existing, kind, sub_type, name, node, lane.count)
         return OperationHandle(runtime, op_id, kind, sub_type, name, self.parent_id)
 
+    def operation(
+        self,
+        kind: OperationType,
+        sub_type: str,
+        name: str | None,
+        run: Callable[[OperationHandle], Coroutine[Any, Any, T]],
+    ) -> DurableOperation[T]:
+        """Take the next id now; `run(op)` does the work when the operation is awaited."""
+        op = self.begin(kind, sub_type, name)
+        return DurableOperation(self.runtime, op.id, name, lambda: run(op))
+
     def id_at(self, position: int) -> str:
         """The id of this context's operation at `position`, without taking it."""
         return operation_id(self._scope, position)
@@ -198,6 +213,10 @@ class IdScope:
         )
         self.runtime.fail(exc)
         raise exc
+
+
+ContextBody = Callable[[IdScope], Coroutine[Any, Any, Any]]
+"""The body of a child context (or map/parallel item), given the scope its operations use."""
 
 
 def _show(value: Any) -> str:

@@ -15,7 +15,7 @@ import durable_async
 
 PACKAGE = Path(durable_async.__file__).parent
 
-OPERATIONS = {"_operations", "_context", "_coordination", "_operation", "_lifecycle", "_scope"}
+OPERATIONS = {"_operations", "_context", "_operation", "_lifecycle", "_scope"}
 ENGINE = {"_runtime", "_batcher", "_store", "_handler"}
 TOOLS = {
     "_cli",
@@ -36,8 +36,9 @@ def _is_type_checking(node: ast.If) -> bool:
     return "TYPE_CHECKING" in ast.unparse(node.test)
 
 
-def _imports(path: Path) -> set[str]:
-    """The package modules `path` imports at module level, as names relative to the package."""
+def _imports(path: Path, *, types: bool = False) -> set[str]:
+    """The package modules `path` imports at module level, as names relative to the package
+    (with `types`, also those imported under `if TYPE_CHECKING:`)."""
     module = _module_name(path)
     package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     found: set[str] = set()
@@ -45,7 +46,7 @@ def _imports(path: Path) -> set[str]:
     def visit(body: list[ast.stmt]) -> None:
         for node in body:
             if isinstance(node, ast.If):
-                if not _is_type_checking(node):
+                if types or not _is_type_checking(node):
                     visit(node.body)
                     visit(node.orelse)
             elif isinstance(node, ast.Try):
@@ -120,3 +121,15 @@ def test_the_runtime_never_imports_the_cli_or_testing(module: str) -> None:
 def test_wire_models_and_errors_sit_at_the_bottom() -> None:
     assert GRAPH["_models"] == set()
     assert _reach("_errors") <= {"_models"}
+
+
+@pytest.mark.parametrize(
+    "module", sorted(m for m in GRAPH if _top(m) in {"_operations", "_scope", "_lifecycle"})
+)
+def test_operations_never_know_the_public_context(module: str) -> None:
+    # Not even for types: an operation works on its `OperationHandle` and the `IdScope` it is
+    # given; `DurableContext` is the public face that calls them, never the other way round.
+    path = PACKAGE.joinpath(*module.split(".")).with_suffix(".py")
+    if not path.exists():
+        path = PACKAGE.joinpath(*module.split("."), "__init__.py")
+    assert "_context" not in _imports(path, types=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -19,11 +19,13 @@ from .._errors import (
 )
 from .._lineage import fresh_root, spawn
 from .._models import ErrorObject, OperationType
-from .._serdes import Serdes, round_trip
-from .child import run_child
+from .._names import check_names
+from .._operation import DurableOperation
+from .._scope import ContextBody, IdScope
+from .._serdes import JsonSerdes, Serdes, round_trip
+from .child import child_operation, run_child
 
 if TYPE_CHECKING:
-    from .._context import DurableContext
     from .._runtime import ExecutionRuntime
 
 __all__ = [
@@ -34,11 +36,11 @@ __all__ = [
     "CompletionConfig",
     "CompletionReason",
     "Nesting",
+    "batch_operation",
     "run_batch",
 ]
 
 T = TypeVar("T")
-ItemBody = Callable[["DurableContext"], Coroutine[Any, Any, Any]]
 
 
 class Nesting(StrEnum):
@@ -202,10 +204,52 @@ class BatchResult(BaseModel, Generic[T]):
             )
 
 
+def batch_operation(
+    scope: IdScope,
+    sub_type: str,
+    item_sub_type: str,
+    bodies: list[ContextBody],
+    options: BatchOptions,
+) -> DurableOperation[BatchResult[Any]]:
+    """A `Map` or `Parallel` CONTEXT of `scope` running `bodies` as its items; every option is
+    checked now, at the call."""
+    policy = options.completion or CompletionConfig()
+    policy.validate(len(bodies))
+    if options.max_concurrency is not None and options.max_concurrency < 1:
+        raise ValidationError(f"max_concurrency must be >= 1, got {options.max_concurrency}")
+    if options.nesting not in tuple(Nesting):
+        raise ValidationError(f"nesting must be 'nested' or 'flat', got {options.nesting!r}")
+    check_names(options.item_names, item_sub_type)
+    runtime = scope.runtime
+    item_serdes = options.item_serdes or runtime.serdes
+
+    def body(batch: IdScope) -> Coroutine[Any, Any, BatchResult[Any]]:
+        return run_batch(
+            runtime,
+            batch,
+            bodies,
+            item_sub_type=item_sub_type,
+            item_names=options.item_names,
+            max_concurrency=options.max_concurrency,
+            completion=policy,
+            serdes=item_serdes,
+            flat=options.nesting == Nesting.FLAT,
+        )
+
+    return child_operation(
+        scope,
+        sub_type,
+        options.name,
+        body,
+        result_type=BatchResult[Any],
+        serdes=options.serdes or JsonSerdes(),
+    )
+
+
 async def run_batch(
     runtime: ExecutionRuntime,
-    batch: DurableContext,
-    bodies: Sequence[ItemBody],
+    batch: IdScope,
+    bodies: Sequence[ContextBody],
     *,
     item_sub_type: str,
     item_names: Sequence[str | None] | None,
@@ -230,7 +274,7 @@ async def run_batch(
             reason.append(why)
             done.set()
 
-    async def run_item(index: int, body: ItemBody) -> None:
+    async def run_item(index: int, body: ContextBody) -> None:
         async with limit:
             if reason:
                 return
@@ -258,15 +302,15 @@ async def run_batch(
 
 async def _run_nested(
     runtime: ExecutionRuntime,
-    batch: DurableContext,
+    batch: IdScope,
     index: int,
     name: str | None,
     sub_type: str,
-    body: ItemBody,
+    body: ContextBody,
     serdes: Serdes,
 ) -> BatchItem[Any]:
     """One item as a child context of the batch, checkpointed with its own result."""
-    op = batch._ids.begin_at(index, OperationType.CONTEXT, sub_type, name)
+    op = batch.begin_at(index, OperationType.CONTEXT, sub_type, name)
     try:
         value = await run_child(
             op,
@@ -284,18 +328,18 @@ async def _run_nested(
 
 async def _run_flat(
     runtime: ExecutionRuntime,
-    batch: DurableContext,
+    batch: IdScope,
     index: int,
     name: str | None,
     sub_type: str,
-    body: ItemBody,
+    body: ContextBody,
     serdes: Serdes,
 ) -> BatchItem[Any]:
     """One item in a virtual context: its operations are the batch's own children."""
-    scope = batch._ids.id_at(index)
+    scope = batch.id_at(index)
     try:
         with fresh_root(scope):
-            value = await body(batch._within(batch._ids.virtual(scope)))
+            value = await body(batch.virtual(scope))
         # As a nested item returns it; a value that cannot be checkpointed fails the item.
         _, result = round_trip(serdes, value, None, f"item {index}")
     except Exception as exc:

@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from .._duration import DurationLike, to_seconds
 from .._errors import CallbackError, CallbackTimeoutError, operation_error
 from .._lifecycle import OperationHandle, ended
-from .._models import CallbackOptions, OperationAction, OperationStatus
+from .._models import CallbackOptions, OperationAction, OperationStatus, OperationType
+from .._operation import DurableOperation
+from .._scope import IdScope
 from .._serdes import Serdes
 
 if TYPE_CHECKING:
     from .._runtime import ExecutionRuntime
 
-__all__ = ["Callback", "start_callback"]
+__all__ = ["Callback", "callback_operation", "start_callback"]
 
 T = TypeVar("T")
 
@@ -98,3 +101,34 @@ async def start_callback(
             operation_name=op.name,
         )
     return Callback(op.runtime, op.id, op.name, callback_id, result_type=result_type, serdes=serdes)
+
+
+def callback_operation(
+    scope: IdScope,
+    name: str | None,
+    timeout: DurationLike | None,
+    heartbeat_timeout: DurationLike | None,
+    result_type: Any,
+    serdes: Serdes | None,
+) -> DurableOperation[Callback[Any]]:
+    """Check the timeouts now, take the next id of `scope`; the callback starts when awaited."""
+    timeout_s = _optional_seconds(timeout, "callback timeout")
+    heartbeat_s = _optional_seconds(heartbeat_timeout, "callback heartbeat timeout")
+    serdes = serdes or scope.runtime.serdes
+    return scope.operation(
+        OperationType.CALLBACK,
+        "Callback",
+        name,
+        lambda op: start_callback(
+            op,
+            timeout_seconds=timeout_s,
+            heartbeat_seconds=heartbeat_s,
+            result_type=result_type,
+            serdes=serdes,
+        ),
+    )
+
+
+def _optional_seconds(value: DurationLike | None, what: str) -> int:
+    """Whole seconds of an optional timeout; 0 (no limit) for `None`."""
+    return 0 if value is None else to_seconds(value, what=what)

@@ -2,27 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._errors import ChildContextError, NonDeterministicExecutionError
 from .._lifecycle import OperationHandle
 from .._lineage import fresh_root
-from .._models import ContextOptions, OperationAction, OperationStatus
+from .._models import ContextOptions, OperationAction, OperationStatus, OperationType
+from .._operation import DurableOperation
+from .._scope import ContextBody, IdScope
 from .._serdes import Serdes, round_trip
 
-if TYPE_CHECKING:
-    from .._context import DurableContext
-
-__all__ = ["MAX_CONTEXT_RESULT_BYTES", "run_child"]
+__all__ = ["MAX_CONTEXT_RESULT_BYTES", "child_operation", "run_child"]
 
 MAX_CONTEXT_RESULT_BYTES = 256 * 1024
 
 
+def child_operation(
+    scope: IdScope,
+    sub_type: str,
+    name: str | None,
+    body: ContextBody,
+    *,
+    result_type: Any,
+    serdes: Serdes,
+) -> DurableOperation[Any]:
+    """A CONTEXT operation of `scope` running `body` in a child scope of its own."""
+    return scope.operation(
+        OperationType.CONTEXT,
+        sub_type,
+        name,
+        lambda op: run_child(op, scope, body, result_type=result_type, serdes=serdes),
+    )
+
+
 async def run_child(
     op: OperationHandle,
-    parent: DurableContext,
-    body: Callable[[DurableContext], Coroutine[Any, Any, Any]],
+    parent: IdScope,
+    body: ContextBody,
     *,
     result_type: Any,
     serdes: Serdes,
@@ -49,7 +65,7 @@ async def run_child(
         op.queue(OperationAction.START)
     try:
         with fresh_root(op.id):
-            value = await body(parent._within(parent._ids.child(op.id)))
+            value = await body(parent.child(op.id))
         payload, result = round_trip(serdes, value, result_type, f"child context {op.label}")
     except Exception as exc:
         if isinstance(exc, NonDeterministicExecutionError) or op.runtime.fatal is not None:

@@ -14,10 +14,12 @@ from typing import Any, Generic, TypeVar
 from .._errors import AllOperationsFailedError
 from .._lifecycle import OperationHandle
 from .._lineage import spawn
-from .._models import OperationAction, OperationStatus
+from .._models import OperationAction, OperationStatus, OperationType
+from .._names import check_name
 from .._operation import DurableOperation
+from .._scope import IdScope
 
-__all__ = ["Settled", "run_all", "run_all_settled", "run_first"]
+__all__ = ["Settled", "first_operation", "run_all", "run_all_settled", "run_first"]
 
 T = TypeVar("T")
 
@@ -54,6 +56,28 @@ async def run_all_settled(ops: Sequence[DurableOperation[Any]]) -> list[Settled[
         else:
             settled.append(Settled(True, value=outcome))
     return settled
+
+
+def first_operation(
+    scope: IdScope,
+    ops: Sequence[DurableOperation[Any]],
+    name: str | None,
+    *,
+    successes_only: bool,
+) -> DurableOperation[Any]:
+    """An `Any` (`successes_only`) or `Race` STEP of `scope` recording which of `ops` won."""
+    sub_type = "Any" if successes_only else "Race"
+    check_name(name, sub_type)  # before taking the operations over: a refused call drops none
+    for op in ops:
+        # The combinator owns them now: it awaits them, or, on replay, only the recorded
+        # winner; if it is itself never awaited, it is the one reported.
+        op._hand_over()
+    return scope.operation(
+        OperationType.STEP,
+        sub_type,
+        name,
+        lambda op: run_first(op, ops, successes_only=successes_only),
+    )
 
 
 async def run_first(

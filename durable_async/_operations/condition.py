@@ -9,7 +9,8 @@ from typing import Any, Generic, TypeVar
 from .._duration import DurationLike
 from .._errors import SerdesError, ValidationError, WaitForConditionError
 from .._lifecycle import OperationHandle, settled_or_ready
-from .._models import ErrorObject, OperationAction, OperationStatus, StepOptions
+from .._models import ErrorObject, OperationAction, OperationStatus, OperationType, StepOptions
+from .._operation import DurableOperation
 from .._retry import (
     Jitter,
     backoff_seconds,
@@ -18,10 +19,11 @@ from .._retry import (
     check_delay_seconds,
     clamp_delay,
 )
+from .._scope import IdScope
 from .._serdes import Serdes, round_trip
 from .step import run_attempt
 
-__all__ = ["WaitDecision", "WaitStrategy", "run_wait_for_condition"]
+__all__ = ["WaitDecision", "WaitStrategy", "condition_operation", "run_wait_for_condition"]
 
 S = TypeVar("S")
 _S = OperationStatus
@@ -95,6 +97,36 @@ class WaitStrategy(Generic[S]):
         return WaitDecision(False, delay)
 
 
+def condition_operation(
+    scope: IdScope,
+    check: Callable[[Any], Any],
+    initial_state: Any,
+    strategy: Callable[[Any, int], WaitDecision],
+    name: str | None,
+    max_attempts: int | None,
+    result_type: Any,
+    serdes: Serdes | None,
+) -> DurableOperation[Any]:
+    """A `WaitForCondition` STEP of `scope`; `max_attempts` is checked now, at the call."""
+    if max_attempts is not None:
+        check_attempts(max_attempts, "wait_for_condition" + (f" {name!r}" if name else ""))
+    serdes = serdes or scope.runtime.serdes
+    return scope.operation(
+        OperationType.STEP,
+        "WaitForCondition",
+        name,
+        lambda op: run_wait_for_condition(
+            op,
+            check,
+            initial_state=initial_state,
+            strategy=strategy,
+            max_attempts=max_attempts,
+            result_type=result_type,
+            serdes=serdes,
+        ),
+    )
+
+
 async def run_wait_for_condition(
     op: OperationHandle,
     check: Callable[[Any], Any],
@@ -106,8 +138,6 @@ async def run_wait_for_condition(
     serdes: Serdes,
 ) -> Any:
     """Run checks, carrying the state in the operation's RETRY payloads, until done."""
-    if max_attempts is not None:
-        check_attempts(max_attempts, f"wait_for_condition {op.label}")
     limit = max_attempts if max_attempts is not None else getattr(strategy, "max_attempts", None)
     current = op.state()
     while True:

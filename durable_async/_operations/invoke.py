@@ -6,10 +6,40 @@ from typing import Any
 
 from .._errors import InvokeError
 from .._lifecycle import OperationHandle, ended
-from .._models import ChainedInvokeOptions, OperationAction, OperationStatus
+from .._models import ChainedInvokeOptions, OperationAction, OperationStatus, OperationType
+from .._operation import DurableOperation
+from .._scope import IdScope
 from .._serdes import Serdes
 
-__all__ = ["run_invoke"]
+__all__ = ["invoke_operation", "run_invoke"]
+
+
+def invoke_operation(
+    scope: IdScope,
+    function_name: str,
+    payload: Any,
+    name: str | None,
+    tenant_id: str | None,
+    result_type: Any,
+    payload_serdes: Serdes | None,
+    result_serdes: Serdes | None,
+) -> DurableOperation[Any]:
+    """A CHAINED_INVOKE of `scope` calling `function_name` with `payload`."""
+    default = scope.runtime.serdes
+    return scope.operation(
+        OperationType.CHAINED_INVOKE,
+        "ChainedInvoke",
+        name,
+        lambda op: run_invoke(
+            op,
+            function_name,
+            payload,
+            tenant_id=tenant_id,
+            result_type=result_type,
+            payload_serdes=payload_serdes or default,
+            result_serdes=result_serdes or default,
+        ),
+    )
 
 
 def _or_null(payload: str | None) -> str:

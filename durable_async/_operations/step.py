@@ -21,8 +21,11 @@ from .._errors import (
 )
 from .._lifecycle import OperationHandle, settled_or_ready
 from .._models import Operation, OperationAction, OperationStatus, OperationType, StepOptions
+from .._names import default_name
+from .._operation import DurableOperation
 from .._plugins import AttemptEnd, AttemptStart
 from .._retry import RetryDecision, RetryLike, RetryPolicy, clamp_delay
+from .._scope import IdScope
 from .._serdes import Serdes, round_trip
 from .._task_context import StepScope, current_step
 
@@ -32,6 +35,7 @@ __all__ = [
     "call_body",
     "run_attempt",
     "run_step",
+    "step_operation",
 ]
 
 _S = OperationStatus
@@ -105,6 +109,34 @@ async def _give_up_or_retry(
         return await op.send(OperationAction.FAIL, error=error)
     opts = StepOptions(next_attempt_delay_seconds=clamp_delay(decision.delay_seconds))
     return await op.send(OperationAction.RETRY, error=error, step_options=opts)
+
+
+def step_operation(
+    scope: IdScope,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    name: str | None,
+    retry: RetryLike | None,
+    semantics: StepSemantics,
+    result_type: Any,
+    serdes: Serdes | None,
+) -> DurableOperation[Any]:
+    """A STEP of `scope` running `fn(*args)`, named after `fn` unless `name` is given."""
+    serdes = serdes or scope.runtime.serdes
+    return scope.operation(
+        OperationType.STEP,
+        "Step",
+        name if name is not None else default_name(fn),
+        lambda op: run_step(
+            op,
+            fn,
+            args,
+            retry=retry,
+            semantics=semantics,
+            result_type=result_type,
+            serdes=serdes,
+        ),
+    )
 
 
 async def run_step(

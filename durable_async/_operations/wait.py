@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from .._duration import DurationLike, to_seconds
 from .._lifecycle import OperationHandle, ended
-from .._models import OperationAction, WaitOptions
+from .._models import OperationAction, OperationType, WaitOptions
+from .._operation import DurableOperation
+from .._scope import IdScope
 
-__all__ = ["run_wait"]
+__all__ = ["run_wait", "wait_operation"]
+
+
+# --8<-- [start:wait_operation]
+def wait_operation(
+    scope: IdScope, duration: DurationLike, name: str | None
+) -> DurableOperation[None]:
+    """Check the duration now, take the next id of `scope`; `run_wait` runs when awaited."""
+    seconds = to_seconds(duration, what="wait duration")
+    return scope.operation(OperationType.WAIT, "Wait", name, lambda op: run_wait(op, seconds))
+
+
+# --8<-- [end:wait_operation]
 
 
 # --8<-- [start:run_wait]

@@ -28,6 +28,7 @@ from durable_async import (
     durable_execution,
 )
 from durable_async._duration import MAX_SECONDS
+from durable_async._ids import operation_id
 from durable_async._models import OperationAction, OperationUpdate, StepOptions, WaitOptions
 from durable_async.testing import LocalRunner, MemoryBackend
 
@@ -231,6 +232,31 @@ async def test_wait_for_condition_refuses_no_attempts_before_the_first_check(
     )
     assert checks == []
     assert [op.type for op in result.operations] == [OperationType.EXECUTION]
+
+
+async def test_wait_for_condition_refuses_bad_attempts_at_the_call_taking_no_id() -> None:
+    # Refused where the call is written, as every other argument is: the operation never
+    # exists, so the next one takes the id it would have had.
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> str:
+        try:
+            ctx.wait_for_condition(
+                lambda s: s,
+                initial_state=0,
+                wait_strategy=lambda s, attempt: WaitDecision(True, 1),
+                max_attempts=0,
+            )
+        except ValidationError as exc:
+            said = str(exc)
+        else:
+            said = "accepted"
+        await ctx.step(lambda: None, name="after")
+        return said
+
+    result = await LocalRunner(handler).run()
+    assert result.result == "wait_for_condition max_attempts must be an int >= 1, got 0"
+    assert result.operation("after").id == operation_id(None, 1)
+    assert [op.type for op in result.operations] == [OperationType.EXECUTION, OperationType.STEP]
 
 
 @pytest.mark.parametrize(
