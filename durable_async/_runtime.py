@@ -24,28 +24,10 @@ from typing import TYPE_CHECKING, Any
 from ._backends.protocol import Backend
 from ._batcher import DEFAULT_WINDOW, CheckpointBatcher
 from ._clock import Deadline, run_until
-from ._errors import (
-    RAW_TRANSIENT,
-    BackendUnavailableError,
-    DurableError,
-    InvocationDeadlineError,
-    SerdesError,
-    StaleCheckpointTokenError,
-    SuspendExecution,
-    UnexpectedCancellationError,
-    unavailable,
-)
+from ._errors import InvocationDeadlineError, SuspendExecution, UnexpectedCancellationError
 from ._lineage import Lineage, invocation_tasks, spawn, task_lineage
-from ._models import (
-    ErrorObject,
-    InvocationOutput,
-    InvocationStatus,
-    Operation,
-    OperationAction,
-    OperationType,
-    OperationUpdate,
-    response_too_large,
-)
+from ._models import InvocationOutput, InvocationStatus, Operation, OperationType, OperationUpdate
+from ._outcome import deadline_output, finished_output, interrupted_output
 from ._plugins import OperationEnd, OperationStart, PluginSet
 from ._quiescence import Quiescence
 from ._serdes import JsonSerdes, Serdes
@@ -291,13 +273,13 @@ class ExecutionRuntime:
 
     async def _conclude(self, root: asyncio.Task[Any], out_of_time: bool) -> InvocationOutput:
         if out_of_time and not root.done():
-            return await self._deadline_output()
+            return await deadline_output(self)
         if root.done() and not root.cancelled() and self.batcher.failure is None:
-            output = await self._finish(root)
+            output = await finished_output(self, root)
             if self.fatal is not None or self.batcher.failure is not None:
-                output = self._interrupted_output()
+                output = interrupted_output(self)
             return output
-        return self._interrupted_output()
+        return interrupted_output(self)
 
     async def _root(self, main: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
         invocation_tasks.set(self._members)  # the tasks the handler creates join the set
@@ -323,59 +305,6 @@ class ExecutionRuntime:
             f"{who} raised CancelledError ({exc!r}) though its task was not cancelled; it "
             "probably awaited a task or future that was cancelled"
         ) from exc
-
-    async def _finish(self, root: asyncio.Task[Any]) -> InvocationOutput:
-        exc = root.exception()
-        if exc is None:
-            try:
-                payload = self.serdes.serialize(root.result())
-            except Exception as err:
-                exc = SerdesError(f"the handler's result cannot be serialised: {err}")
-        if exc is not None:
-            await self.batcher.drain()
-            return InvocationOutput(
-                status=InvocationStatus.FAILED, error=ErrorObject.from_exception(exc)
-            )
-        if payload is not None and response_too_large(payload):
-            # Too large for Lambda's response: the service keeps it as the EXECUTION result.
-            self.queue(
-                OperationUpdate(
-                    id=self.execution_op.id,
-                    type=OperationType.EXECUTION,
-                    action=OperationAction.SUCCEED,
-                    payload=payload,
-                )
-            )
-            payload = ""
-        await self.batcher.drain()
-        return InvocationOutput(status=InvocationStatus.SUCCEEDED, result=payload)
-
-    async def _deadline_output(self) -> InvocationOutput:
-        await self.batcher.drain()
-        if self.batcher.failure is None and self.fatal is None and not self.store.waiting():
-            raise InvocationDeadlineError(
-                "the invocation reached its deadline while work was still running; its "
-                "checkpoints are flushed and Lambda will retry it"
-            )
-        return self._interrupted_output()
-
-    def _interrupted_output(self) -> InvocationOutput:
-        failure = self.batcher.failure
-        if isinstance(failure, BackendUnavailableError):
-            raise failure
-        if isinstance(failure, RAW_TRANSIENT):
-            raise unavailable(failure, "checkpointing") from failure
-        if isinstance(failure, StaleCheckpointTokenError) or (
-            failure is None and self.fatal is None
-        ):
-            return InvocationOutput(status=InvocationStatus.PENDING)
-        error = self.fatal or failure
-        assert error is not None
-        if not isinstance(error, DurableError):
-            error = DurableError(str(error))
-        return InvocationOutput(
-            status=InvocationStatus.FAILED, error=ErrorObject.from_exception(error)
-        )
 
     async def _cleanup(
         self, root: asyncio.Task[Any], output: InvocationOutput | None, deadline: Deadline | None
