@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ._backends.protocol import Backend
@@ -34,20 +33,11 @@ from ._models import Operation, OperationUpdate
 _Waiter = asyncio.Future[Any]
 _Settlement = tuple[list[Operation] | None, list[tuple[_Waiter, str]], list[asyncio.Future[None]]]
 
-__all__ = ["BatcherStats", "CheckpointBatcher"]
+__all__ = ["CheckpointBatcher"]
 
 MAX_UPDATES = 250
 MAX_BYTES = 750 * 1024
 DEFAULT_WINDOW = 0.002
-
-
-@dataclass
-class BatcherStats:
-    """What the batcher sent: requests, updates and payload bytes."""
-
-    calls: int = 0
-    updates: int = 0
-    bytes: int = 0
 
 
 def _utf8_len(text: str) -> int:
@@ -118,7 +108,6 @@ class CheckpointBatcher:
         self._wake = asyncio.Event()
         self.failure: BaseException | None = None
         self.closed = False
-        self.stats = BatcherStats()
 
     @property
     def idle(self) -> bool:
@@ -153,12 +142,6 @@ class CheckpointBatcher:
         self._check_open()
         if len(self._queue) >= MAX_UPDATES:
             self._compact(update)  # it waits at least one round trip, maybe behind thousands
-
-    async def send(self, update: OperationUpdate) -> None:
-        """Queue `update` and wait until the service has acknowledged it."""
-        fut = self.submit(update)
-        del update  # the queue holds it until it is sent, and nothing after
-        await fut
 
     def poll(self) -> asyncio.Future[None]:
         """Ask for a request even with nothing queued, to read state the service changed."""
@@ -251,8 +234,8 @@ class CheckpointBatcher:
         queue = self._queue
         return bool(self._pollers) or bool(queue and (self._urgent or len(queue) >= MAX_UPDATES))
 
-    def _take_batch(self) -> tuple[list[OperationUpdate], list[tuple[_Waiter, str]], int]:
-        """The next request's updates (FIFO, bounded), their waiters and bytes."""
+    def _take_batch(self) -> tuple[list[OperationUpdate], list[tuple[_Waiter, str]]]:
+        """The next request's updates (FIFO, bounded by count and bytes) and their waiters."""
         batch: list[OperationUpdate] = []
         waiters: list[tuple[_Waiter, str]] = []
         size = 0
@@ -268,12 +251,11 @@ class CheckpointBatcher:
                 waiters.append((fut, update.id))
         if not queue:
             self._urgent = False
-        return batch, waiters, size
+        return batch, waiters
 
     async def _send_batch(self) -> bool:
         """Send the next request; queue its response for `_settle` (False if it failed)."""
-        batch, waiters, size = self._take_batch()
-        count = len(batch)
+        batch, waiters = self._take_batch()
         pollers, self._pollers = self._pollers, []
         self._in_flight = True
         try:
@@ -288,9 +270,6 @@ class CheckpointBatcher:
             return False
         del batch  # sent: the updates are not needed any more
         self._in_flight = False
-        self.stats.calls += 1
-        self.stats.updates += count
-        self.stats.bytes += size
         self.token = response.checkpoint_token
         state = response.new_execution_state
         self._unsettled.append((state.operations if state else None, waiters, pollers))

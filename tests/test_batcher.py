@@ -82,7 +82,7 @@ async def test_a_blocked_caller_is_never_delayed_by_the_window() -> None:
     backend = RecordingBackend()
     batcher = make(backend, window=3600.0)  # an hour: only an immediate flush can pass
     batcher.queue(update(0))
-    await asyncio.wait_for(batcher.send(update(1)), timeout=5)
+    await asyncio.wait_for(batcher.submit(update(1)), timeout=5)
     assert backend.requests == [["op0", "op1"]]  # queued earlier updates ride along, in order
 
 
@@ -90,18 +90,16 @@ async def test_updates_queued_during_a_request_go_out_together_in_the_next_one()
     gate = asyncio.Event()
     backend = RecordingBackend(gate)
     batcher = make(backend, window=0.0)
-    first = asyncio.ensure_future(batcher.send(update(0)))
+    first = asyncio.ensure_future(batcher.submit(update(0)))
     await asyncio.sleep(0)
     await asyncio.sleep(0)
     assert backend.requests == [["op0"]]  # in flight
-    later = [asyncio.ensure_future(batcher.send(update(i))) for i in range(1, 6)]
+    later = [asyncio.ensure_future(batcher.submit(update(i))) for i in range(1, 6)]
     await asyncio.sleep(0)
     assert len(backend.requests) == 1  # one request in flight at a time
     gate.set()
     await asyncio.gather(first, *later)
     assert backend.requests == [["op0"], ["op1", "op2", "op3", "op4", "op5"]]
-    assert batcher.stats.calls == 2
-    assert batcher.stats.updates == 6
 
 
 async def test_requests_stay_under_the_byte_bound() -> None:
@@ -125,6 +123,6 @@ async def test_state_is_applied_before_the_waiter_resumes() -> None:
 
     applied: list[list[Operation]] = []
     batcher = make(StateBackend(), 0.0, applied)
-    await batcher.send(update(0))
+    await batcher.submit(update(0))
     assert applied == [[op]]
     assert batcher.token == "t1"

@@ -21,11 +21,11 @@ async def test_a_fire_and_forget_update_queued_after_a_response_waits_for_the_wi
     batcher = make(backend, window=3600.0)
 
     async def lane() -> None:
-        await batcher.send(update(0))
+        await batcher.submit(update(0))
         batcher.queue(update(1))  # the next step's START, as the lane wakes
         for _ in range(5):  # its body runs for a while
             await asyncio.sleep(0)
-        await batcher.send(update(2))  # its SUCCEED
+        await batcher.submit(update(2))  # its SUCCEED
 
     await asyncio.wait_for(lane(), timeout=5)
     assert backend.requests == [["op0"], ["op1", "op2"]]  # the START rode with the SUCCEED
