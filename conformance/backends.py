@@ -5,7 +5,7 @@ The suite (`aws-durable-execution-conformance-tests`) validates a requirement wi
 `cloudformation`). Each backend here provides both:
 
 - `MemoryService`: our embedded `MemoryBackend`, one per execution, on a background event loop.
-  An invocation loop plays the part of the Lambda service: it invokes the handler, records what
+  A `LocalRunner` plays the part of the Lambda service: it invokes the handler, records what
   the invocation returned, and invokes again when a timer is due (skipping the wait), when a
   callback or chained invoke completes, or at once after a crash. The `lambda` client reads the
   backend's own `GetDurableExecution` and `GetDurableExecutionHistory` answers, untouched.
@@ -14,6 +14,9 @@ The suite (`aws-durable-execution-conformance-tests`) validates a requirement wi
   `AwsBackend`. The `lambda` client is boto3's, pointed at the runner; the only change made to
   what the runner answers is an empty `InvocationCompletedDetails` where the runner leaves the
   key out.
+
+Both run every invocation through one hook (`Service.around`): a sandbox that attributes what
+it logs to its execution and turns a crash into Lambda's `Runtime.ExitError`.
 
 Logs. Both capture what each invocation logs (the `logging` module and `print`), attributed
 to its execution, and serve it through stand-ins for the CloudWatch Logs and CloudFormation
@@ -26,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import inspect
 import io
 import json
 import logging
@@ -53,19 +55,17 @@ from botocore.exceptions import ClientError
 from durable_async import (
     DurableHandler,
     ErrorObject,
-    InvocationStatus,
     MemoryBackend,
     OperationStatus,
     OperationType,
 )
-from durable_async._models import InvocationInput, InvocationOutput
 from durable_async.testing import (
     AwsLocalRunner,
     FunctionError,
     Invocation,
-    InvokeOutcome,
-    InvokeRequest,
     LambdaEndpoint,
+    LocalRunner,
+    RunningExecution,
 )
 
 from .handlers import InvocationCrashed, current_sandbox, sandbox
@@ -339,6 +339,33 @@ class Service:
         with self._problems_lock:
             return list(self._problems.get(function, []))
 
+    async def around(self, invocation: Invocation, call: Callable[[], Awaitable[Any]]) -> Any:
+        """Run one invocation in a sandbox, as Lambda runs a function: what it logs is
+        captured, a crashed one fails as a runtime that exited (`Runtime.ExitError`), and an
+        exception a durable invocation raised fails it too, noted as a problem (the handlers
+        should never let one out)."""
+        with sandbox(invocation.execution_arn or f"target:{invocation.function}") as box:
+            value = None
+            try:
+                value = await call()
+            except InvocationCrashed:
+                box.crashed = True
+            except FunctionError:
+                raise
+            except Exception as exc:
+                if not invocation.durable:
+                    raise  # a plain target that fails is an outcome of the invoke
+                function = self._function_of(invocation)
+                self.add_problem(function, f"the invocation raised {exc!r}")
+                raise FunctionError(type(exc).__name__, str(exc)) from exc
+        if box.crashed:
+            raise FunctionError(CRASH_ERROR_TYPE, "Runtime exited with error: exit status 1")
+        return value
+
+    def _function_of(self, invocation: Invocation) -> str:
+        """The function a problem with `invocation` is reported under."""
+        return invocation.function
+
     @property
     def stack_name(self) -> str:
         """The stack every function belongs to (the suite passes it to CloudFormation)."""
@@ -440,12 +467,39 @@ def _callback_open(backend: MemoryBackend, arn: str) -> bool:
     )
 
 
+async def real_time_callbacks(backend: MemoryBackend, arn: str) -> None:
+    """The runner's next-event policy: wait for what re-invokes a suspended execution, skipping
+    the clock to a timer.
+
+    While a callback is open the clock runs in real time: the outside world answers it on its
+    own schedule (after the suite's `Delay`), and skipping a wait would reorder events that the
+    service records in wall-clock order.
+    """
+    clock = backend.clock
+    assert isinstance(clock, SkippingClock)
+    while True:
+        timer = backend.next_wake_time(arn, callbacks=False)
+        if timer is not None and not _callback_open(backend, arn):
+            clock.skip_to(timer)
+            return
+        deadline = backend.next_wake_time(arn)  # a timer, a callback's timeout or heartbeat
+        if deadline is not None and deadline <= clock.now():
+            return
+        changed = backend.changed(arn)
+        timeout = None if deadline is None else deadline - clock.now()
+        done, _ = await asyncio.wait((changed,), timeout=timeout)
+        if done:
+            return
+        changed.cancel()  # a heartbeat may have moved the deadline: look again
+
+
 class SkippingClock:
     """Wall-clock time that can jump ahead.
 
-    The invocation loop skips to a suspended execution's next timer (a wait, a retry delay), so
-    waits take no time; everything else (callback timeouts and heartbeats, in-process timers,
-    outside events) happens in real time, as the service does it.
+    The runner's next-event policy (`real_time_callbacks`) skips to a suspended execution's
+    next timer (a wait, a retry delay), so waits take no time; everything else (callback
+    timeouts and heartbeats, in-process timers, outside events) happens in real time, as the
+    service does it.
     """
 
     def __init__(self) -> None:
@@ -493,9 +547,10 @@ class MemoryService(Service):
         self.handlers = dict(handlers)
         self.targets = dict(targets)
         self._thread = _LoopThread("memory-service")
-        self._backends: dict[str, MemoryBackend] = {}  # execution ARN -> its backend
-        self._drives: dict[str, asyncio.Task[None]] = {}
-        self._between_invocations: dict[str, asyncio.Event] = {}
+        # By the ARN of each execution the suite started: its backend, function and run.
+        self._backends: dict[str, MemoryBackend] = {}
+        self._functions: dict[str, str] = {}
+        self._runs: dict[str, asyncio.Task[None]] = {}
         self.aws_clients = self._clients(MemoryLambdaClient(self))
 
     def describe(self) -> str:
@@ -538,11 +593,22 @@ class MemoryService(Service):
     # -- on the loop ----------------------------------------------------------------------------
 
     async def _start(self, function: str, payload: Any) -> str:
-        handler = self._handler(function)
-        backend = MemoryBackend(clock=SkippingClock())
-        backend.invoker = lambda request: self._invoke_target(backend, request)
-        event = backend.start_execution(payload, name=f"{function}-{uuid.uuid4().hex[:8]}")
-        return self._launch(backend, handler, event)
+        """Start an execution of `function` on a backend of its own, driven by a runner."""
+        runner = LocalRunner(
+            self._handler(function),
+            backend=MemoryBackend(clock=SkippingClock()),
+            around=self.around,
+            next_event=real_time_callbacks,
+            max_failed_invocations=MAX_FAILED_INVOCATIONS,
+            unawaited="warn",  # the warning the function would log in production
+        )
+        for name, target in self.targets.items():
+            runner.register(name, target)
+        running = runner.start(payload, name=f"{function}-{uuid.uuid4().hex[:8]}")
+        arn = running.execution_arn
+        self._backends[arn], self._functions[arn] = runner.backend, function
+        self._runs[arn] = asyncio.get_running_loop().create_task(self._run(function, running))
+        return arn
 
     def _handler(self, function: str) -> DurableHandler[Any, Any]:
         for requirement, handler in self.handlers.items():
@@ -550,28 +616,19 @@ class MemoryService(Service):
                 return handler
         raise InvokeError(function, "no such function")
 
-    def _launch(
-        self, backend: MemoryBackend, handler: DurableHandler[Any, Any], event: InvocationInput
-    ) -> str:
-        arn = event.durable_execution_arn
-        self._backends[arn] = backend
-        self._drives[arn] = asyncio.get_running_loop().create_task(
-            self._guarded_drive(backend, handler, event)
-        )
-        return arn
-
-    async def _guarded_drive(
-        self, backend: MemoryBackend, handler: DurableHandler[Any, Any], event: InvocationInput
-    ) -> None:
+    async def _run(self, function: str, running: RunningExecution) -> None:
         try:
-            await self._drive(backend, handler, event)
+            await running.result()
         except Exception as exc:
-            name = backend.get_execution(event.durable_execution_arn)["DurableExecutionName"]
-            self.add_problem(name.rsplit("-", 1)[0], f"the invocation loop stopped: {exc!r}")
+            self.add_problem(function, f"the invocation loop stopped: {exc!r}")
             raise
 
+    def _function_of(self, invocation: Invocation) -> str:
+        arn = invocation.execution_arn
+        return self._functions.get(arn or "", invocation.function)
+
     async def _finished(self, arn: str) -> None:
-        await asyncio.shield(self._drives[arn])
+        await asyncio.shield(self._runs[arn])
 
     async def _summary(self, arn: str) -> dict[str, Any]:
         return self._backend(arn).get_execution(arn)
@@ -583,121 +640,6 @@ class MemoryService(Service):
                 "GetDurableExecution", "ResourceNotFoundException", f"no execution {arn}"
             )
         return backend
-
-    async def _drive(
-        self, backend: MemoryBackend, handler: DurableHandler[Any, Any], event: InvocationInput
-    ) -> None:
-        """Invoke until the execution ends: the service's side of the Lambda contract."""
-        arn = event.durable_execution_arn
-        clock = backend.clock
-        idle = self._between_invocations.setdefault(arn, asyncio.Event())
-        failed_in_a_row = 0
-        while True:
-            started = clock.now()
-            seen = backend.changes(arn)
-            request_id = str(uuid.uuid4())
-            idle.clear()
-            try:
-                output, crashed = await self._invoke_once(handler, backend, event, request_id)
-                failed_in_a_row = failed_in_a_row + 1 if crashed else 0
-                if failed_in_a_row >= MAX_FAILED_INVOCATIONS:
-                    # The service gives up on a function that keeps failing: it fails.
-                    output = InvocationOutput(status=InvocationStatus.FAILED, error=output.error)
-                backend.complete_invocation(arn, output, started=started, request_id=request_id)
-            finally:
-                idle.set()
-            if output.status is not InvocationStatus.PENDING:
-                return
-            if not crashed and backend.changes(arn) == seen:
-                await self._next_event(backend, arn)
-            event = backend.invocation_event(arn)
-
-    async def _invoke_once(
-        self,
-        handler: DurableHandler[Any, Any],
-        backend: MemoryBackend,
-        event: InvocationInput,
-        request_id: str,
-    ) -> tuple[InvocationOutput, bool]:
-        """One invocation in a sandbox. A crashed invocation, or one that raised (Lambda reports
-        both as a function error), has no output: it is recorded as failed and invoked again."""
-        arn = event.durable_execution_arn
-        with sandbox(arn) as box:
-            try:
-                output = await handler.invoke_output(event, backend=backend)
-            except Exception as exc:
-                name = backend.get_execution(arn)["DurableExecutionName"]
-                self.add_problem(name.rsplit("-", 1)[0], f"the invocation raised {exc!r}")
-                error = ErrorObject(error_type=type(exc).__name__, error_message=str(exc))
-                return InvocationOutput(status=InvocationStatus.PENDING, error=error), True
-            except InvocationCrashed:
-                box.crashed = True
-        if not box.crashed:
-            return output, False
-        error = ErrorObject(
-            error_type=CRASH_ERROR_TYPE,
-            error_message=f"RequestId: {request_id} Error: Runtime exited with error: "
-            "exit status 1",
-        )
-        return InvocationOutput(status=InvocationStatus.PENDING, error=error), True
-
-    async def _next_event(self, backend: MemoryBackend, arn: str) -> None:
-        """Wait for what re-invokes a suspended execution; skip the clock to a timer.
-
-        While a callback is open the clock runs in real time: the outside world answers it on
-        its own schedule (after the suite's `Delay`), and skipping a wait would reorder events
-        that the service records in wall-clock order.
-        """
-        clock = backend.clock
-        assert isinstance(clock, SkippingClock)
-        while True:
-            timer = backend.next_wake_time(arn, callbacks=False)
-            if timer is not None and not _callback_open(backend, arn):
-                clock.skip_to(timer)
-                return
-            deadline = backend.next_wake_time(arn)  # a timer, a callback's timeout or heartbeat
-            if deadline is not None and deadline <= clock.now():
-                return
-            changed = backend.changed(arn)
-            timeout = None if deadline is None else deadline - clock.now()
-            done, _ = await asyncio.wait((changed,), timeout=timeout)
-            if done:
-                return
-            changed.cancel()  # a heartbeat may have moved the deadline: look again
-
-    async def _invoke_target(self, backend: MemoryBackend, request: InvokeRequest) -> Any:
-        """A chained invoke: a durable target runs as a child execution on the same backend.
-
-        The target starts once the invocation that checkpointed the invoke has ended: a Lambda
-        invoke takes far longer than an SDK takes to suspend, so on the service the result never
-        lands inside the invocation that asked for it, and here it does not either.
-        """
-        caller = current_sandbox()
-        if caller is not None and caller.execution_arn in self._between_invocations:
-            await self._between_invocations[caller.execution_arn].wait()
-        name, payload = request.function_name, request.payload
-        target = self.targets.get(name)
-        if target is None:
-            return InvokeOutcome(
-                error=ErrorObject(
-                    error_type="ResourceNotFoundException",
-                    error_message=f"Function not found: {name}",
-                )
-            )
-        if isinstance(target, DurableHandler):
-            event = backend.start_execution(
-                name=f"{name}-{uuid.uuid4().hex[:8]}",
-                input_payload=payload or "null",
-                invoked_by=request,
-            )
-            arn = self._launch(backend, target, event)
-            await asyncio.shield(self._drives[arn])
-            return backend.invoke_outcome(arn)
-        with sandbox(f"target:{name}"):
-            value = target(json.loads(payload) if payload else None)
-            if inspect.isawaitable(value):
-                value = await value
-        return InvokeOutcome(result=json.dumps(value))
 
     # -- what the lambda client reads -----------------------------------------------------------
 
@@ -771,16 +713,6 @@ class MemoryLambdaClient:
 # -- (b) AWS's local runner ----------------------------------------------------------------------
 
 
-async def _in_sandbox(invocation: Invocation, call: Callable[[], Awaitable[Any]]) -> Any:
-    """Run one invocation of the endpoint in a sandbox; a crashed one answers as Lambda does
-    when the runtime exits: a `Runtime.ExitError` function error."""
-    with sandbox(invocation.execution_arn or f"target:{invocation.function}") as box:
-        value = await call()
-    if box.crashed:
-        raise FunctionError(CRASH_ERROR_TYPE, "Runtime exited with error: exit status 1")
-    return value
-
-
 class RunnerLambdaClient:
     """boto3's `lambda` client at the runner; history gets `InvocationCompletedDetails` back.
 
@@ -820,11 +752,7 @@ class RunnerService(Service):
         durable_targets = {n: t for n, t in targets.items() if isinstance(t, DurableHandler)}
         plain = {n: t for n, t in targets.items() if not isinstance(t, DurableHandler)}
         endpoint = LambdaEndpoint(
-            {**functions, **durable_targets},
-            plain,
-            around=_in_sandbox,
-            on_error=lambda name, exc: self.add_problem(name, f"the invocation raised {exc!r}"),
-            region=REGION,
+            {**functions, **durable_targets}, plain, around=self.around, region=REGION
         )
         self.runner = AwsLocalRunner(
             endpoint,

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ._handler import DurableHandler, durable_execution
-from ._local import LocalRunner, RunResult
+from ._local import LocalRunner
 from ._models import ErrorObject, Operation, OperationStatus, OperationType
+from ._run_result import RunResult
 
 __all__ = ["format_error", "format_history", "main"]
 

@@ -6,15 +6,15 @@ import asyncio
 import inspect
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ._backends.faulty import FaultyBackend
-from ._backends.memory.service import InvokeOutcome, InvokeRequest, MemoryBackend
+from ._backends.memory.invokes import InvokeOutcome, InvokeRequest
+from ._backends.memory.service import MemoryBackend
 from ._backends.protocol import Backend
-from ._clock import ManualClock
 from ._errors import BackendUnavailableError, DurableError, InvocationDeadlineError
 from ._handler import DurableHandler
+from ._invocations import Around, FunctionError, Invocation
 from ._models import (
     CheckpointResponse,
     ErrorObject,
@@ -22,106 +22,16 @@ from ._models import (
     InvocationInput,
     InvocationOutput,
     InvocationStatus,
-    Operation,
     OperationAction,
-    OperationStatus,
-    OperationType,
     OperationUpdate,
 )
+from ._next_event import NextEvent, SkipToNextEvent
+from ._run_result import RunningExecution, RunResult
 from ._unawaited import UnawaitedOperation, unawaited_error, warn_unawaited
 
-__all__ = ["LocalRunner", "RunResult", "RunningExecution"]
+__all__ = ["LocalRunner"]
 
-
-@dataclass(frozen=True)
-class RunResult:
-    """The outcome of a local run: status, result, error, operations and history.
-
-    Attributes:
-        status: `SUCCEEDED` or `FAILED`.
-        result: the handler's return value, decoded from JSON.
-        error: the error of a failed execution.
-        operations: every operation, in creation order (the EXECUTION one first).
-        history: the service-shaped history events.
-        invocations: how many times the handler was invoked.
-        execution_arn: the execution's ARN on the embedded backend.
-        failed_invocations: invocations that raised an error Lambda retries
-            (`BackendUnavailableError`, `InvocationDeadlineError`, as faults injected with a
-            `FaultyBackend` cause); the runner invoked again after each, as Lambda does.
-    """
-
-    status: InvocationStatus
-    result: Any
-    error: ErrorObject | None
-    operations: list[Operation] = field(repr=False)
-    history: list[dict[str, Any]] = field(repr=False)
-    invocations: int = 1
-    execution_arn: str = ""
-    failed_invocations: int = 0
-
-    def operation(self, name: str) -> Operation:
-        """The single operation called `name`.
-
-        Raises:
-            KeyError: no operation, or more than one, has that name.
-        """
-        found = [op for op in self.operations if op.name == name]
-        if len(found) != 1:
-            raise KeyError(f"{len(found)} operations are named {name!r}")
-        return found[0]
-
-    def operations_of(self, kind: OperationType) -> list[Operation]:
-        """The operations of one type, in creation order."""
-        return [op for op in self.operations if op.type is kind]
-
-
-class RunningExecution:
-    """An execution the runner is driving: inspect it, answer its callbacks, await its end."""
-
-    def __init__(self, runner: LocalRunner, arn: str, task: asyncio.Task[RunResult]) -> None:
-        self._runner = runner
-        self.execution_arn = arn
-        self._task = task
-
-    async def callback_id(self, name: str | None = None) -> str:
-        """Wait until a callback (named `name`, if given) has started; return its id."""
-        backend = self._runner.backend
-        while True:
-            for op in backend.operations(self.execution_arn):
-                if (
-                    op.type is OperationType.CALLBACK
-                    and op.callback_details
-                    and op.callback_details.callback_id
-                    and (name is None or op.name == name)
-                    and op.status is OperationStatus.STARTED
-                ):
-                    return op.callback_details.callback_id
-            if self._task.done():
-                raise DurableError(f"the execution ended with no open callback named {name!r}")
-            await asyncio.sleep(0.001)
-
-    def send_callback_success(self, callback_id: str, result: Any = None) -> None:
-        """Complete a callback with `result` (JSON-encoded)."""
-        self._runner.backend.send_callback_success(callback_id, json.dumps(result))
-
-    def send_callback_failure(self, callback_id: str, error_type: str, message: str) -> None:
-        """Fail a callback with an error."""
-        error = ErrorObject(error_type=error_type, error_message=message)
-        self._runner.backend.send_callback_failure(callback_id, error)
-
-    def send_callback_heartbeat(self, callback_id: str) -> None:
-        """Send a heartbeat for a callback."""
-        self._runner.backend.send_callback_heartbeat(callback_id)
-
-    async def result(self) -> RunResult:
-        """Wait for the execution to end.
-
-        Raises:
-            UnawaitedOperationError: the handler created an operation and never awaited it
-                (with the runner's default `unawaited="error"`); the execution itself ended as
-                it would in production.
-        """
-        return await self._task
+Target = DurableHandler[Any, Any] | Callable[[Any], Any]
 
 
 class _SimulatedCrash(BackendUnavailableError):
@@ -177,10 +87,13 @@ class LocalRunner:
     backend's `ManualClock` to it and invokes again, so hours of waiting take no time. When it
     suspends on a callback or a chained invoke, the runner waits for that to complete (send
     callbacks through `start(...)`'s handle; advance the clock to make a callback time out).
+    A chained invoke's target starts once the invocation that asked for it has ended, as on
+    the service, where a Lambda invoke takes far longer than the SDK takes to suspend.
 
     An invocation that raises an error Lambda retries (`BackendUnavailableError`,
-    `InvocationDeadlineError`) is invoked again, as Lambda would; any other exception from an
-    invocation is a bug and propagates.
+    `InvocationDeadlineError`), or that an `around` hook ends with a `FunctionError`, failed:
+    the runner records it in the history (an `InvocationCompleted` with its error) and invokes
+    again, as Lambda would. Any other exception from an invocation is a bug and propagates.
 
     Args:
         handler: the `@durable_execution` handler.
@@ -192,16 +105,30 @@ class LocalRunner:
             again, so the workflow replays from every point of its history. A correct
             handler gives the same result either way. A checkpoint that starts an
             at-most-once step is let through, so the step behaves as in a live run.
-        callback_grace: when an invocation suspends on callbacks only, how many seconds of
-            real time to wait for an outside event before skipping the clock to the next
-            callback timeout (default `None`: wait for the event, or for the test to advance
-            the clock).
+        callback_grace: for the default `next_event` policy (`SkipToNextEvent`): when an
+            invocation suspends on callbacks only, how many seconds of real time to wait for
+            an outside event before skipping the clock to the next callback timeout (default
+            `None`: wait for the event, or for the test to advance the clock).
         unawaited: what to do when the handler finishes leaving a durable operation it created
             never awaited (so it never ran; see `UnawaitedOperationWarning`): `"error"` (the
             default) lets the execution end as in production, then raises
             `UnawaitedOperationError` from `run()` or `result()`; `"warn"` issues the
             production warning; `"ignore"` says nothing. Chained-invoke targets run by the
             runner report to the run that invoked them.
+        around: runs each invocation, of the handler and of every chained-invoke target:
+            `await around(invocation, call)` must await `call()` and return its result, or
+            raise. Raising `FunctionError(error_type, message)` fails the invocation as
+            Lambda's runtime reports a failure (a crashed process, say): a durable invocation
+            is recorded as failed and invoked again, a plain target's invoke fails with that
+            error. `invocation.function` is the target's registered name, or the handler's
+            `__name__`; `invocation.payload` is the durable invocation event, or the target's
+            payload.
+        next_event: `await next_event(backend, arn)` returns when an execution that suspended
+            with nothing new should be invoked again (default: `SkipToNextEvent`, which skips
+            the clock to the next timer or waits for an outside event).
+        max_failed_invocations: after this many failed invocations in a row the execution
+            fails with the last one's error, as the service gives up on a function that keeps
+            failing (default `None`: no limit but `max_invocations`).
 
     Example:
         ```python
@@ -219,9 +146,16 @@ class LocalRunner:
         always_replay: bool = False,
         callback_grace: float | None = None,
         unawaited: Literal["error", "warn", "ignore"] = "error",
+        around: Around | None = None,
+        next_event: NextEvent | None = None,
+        max_failed_invocations: int | None = None,
     ) -> None:
         if unawaited not in ("error", "warn", "ignore"):
             raise ValueError(f"unawaited must be 'error', 'warn' or 'ignore', got {unawaited!r}")
+        if next_event is not None and callback_grace is not None:
+            raise ValueError("callback_grace is an option of the default next_event policy")
+        if max_failed_invocations is not None and max_failed_invocations < 1:
+            raise ValueError(f"max_failed_invocations must be >= 1, got {max_failed_invocations}")
         self.handler = handler
         self.unawaited = unawaited
         self._wire: Backend
@@ -235,14 +169,20 @@ class LocalRunner:
         self.max_invocations = max_invocations
         self.always_replay = always_replay
         self.callback_grace = callback_grace
-        self.functions: dict[str, DurableHandler[Any, Any] | Callable[[Any], Any]] = {}
+        self.around = around
+        self.next_event: NextEvent = next_event or SkipToNextEvent(callback_grace)
+        self.max_failed_invocations = max_failed_invocations
+        self.functions: dict[str, Target] = {}
+        self._function: str = getattr(handler, "__name__", type(handler).__name__)
         # The unawaited operations of each execution being driven, by ARN; a chained invoke's
         # child execution shares the list of the one that invoked it.
         self._unawaited_by_arn: dict[str, list[UnawaitedOperation]] = {}
+        # Set while no invocation of the execution (by ARN) runs: chained invokes wait for it.
+        self._idle: dict[str, asyncio.Event] = {}
         if self.backend.invoker is None:
             self.backend.invoker = self._invoke
 
-    def register(self, name: str, target: DurableHandler[Any, Any] | Callable[[Any], Any]) -> None:
+    def register(self, name: str, target: Target) -> None:
         """Make `name` a chained-invoke target: a durable handler (run as a child execution
         with its own history) or a plain function (sync or async) called with the payload."""
         self.functions[name] = target
@@ -273,7 +213,7 @@ class LocalRunner:
         # runs is news for its first invocation, not something to wait for afterwards.
         seen = self.backend.changes(event.durable_execution_arn)
         task = asyncio.get_running_loop().create_task(self._drive(event, unawaited, seen))
-        return RunningExecution(self, event.durable_execution_arn, task)
+        return RunningExecution(self.backend, event.durable_execution_arn, task)
 
     async def _drive(
         self, event: InvocationInput, unawaited: list[UnawaitedOperation] | None, seen: int
@@ -286,60 +226,71 @@ class LocalRunner:
         found = [] if unawaited is None else unawaited
         arn = event.durable_execution_arn
         self._unawaited_by_arn[arn] = found
+        idle = self._idle[arn] = asyncio.Event()
         try:
-            result = await self._invoke_until_done(event, found, seen)
+            result = await self._invoke_until_done(event, found, seen, idle)
         finally:
             del self._unawaited_by_arn[arn]
+            del self._idle[arn]
+            idle.set()
         if unawaited is None and found and self.unawaited == "error":
             raise unawaited_error(found)
         return result
 
     async def _invoke_until_done(
-        self, event: InvocationInput, found: list[UnawaitedOperation], changes: int
+        self,
+        event: InvocationInput,
+        found: list[UnawaitedOperation],
+        changes: int,
+        idle: asyncio.Event,
     ) -> RunResult:
         """Invoke until the execution ends; `changes` counts the outside events (callbacks,
         invoke results) that `event`'s state already holds."""
         backend = self.backend
         arn = event.durable_execution_arn
         report = {"error": found.extend, "warn": warn_unawaited, "ignore": _ignore}[self.unawaited]
-        invocations = failed = 0
+        invocations = failed = in_a_row = 0
         while True:
-            wire = _ReplayAfterCheckpoint(self._wire) if self.always_replay else self._wire
             invocations += 1
-            started = backend.clock.now()
             if invocations > self.max_invocations:
                 raise DurableError(
                     f"execution {arn} still running after {invocations - 1} invocations"
                 )
+            started, request_id = backend.clock.now(), f"local-{invocations}"
             calls = len(self._wire.calls) if isinstance(self._wire, FaultyBackend) else 0
-            output: InvocationOutput | None = None
+            idle.clear()
             try:
-                output = await self.handler.invoke_output(
-                    event, backend=wire, _report_unawaited=report
-                )
-            except _RETRIED as exc:  # Lambda invokes again, unless a checkpoint ended it
-                failed += not isinstance(exc, _SimulatedCrash)
-                if backend.get_execution(arn)["Status"] != "RUNNING":
-                    break
+                output, error = await self._invoke_once(event, report)
+            finally:
+                idle.set()
             if output is not None and not self._superseded(calls):
                 # (An injected stale token: the service discards the output, and the "newer
                 # invocation" that owns the execution is the next one.)
-                backend.complete_invocation(
-                    arn, output, started=started, request_id=f"local-{invocations}"
-                )
+                in_a_row = 0
+                backend.complete_invocation(arn, output, started=started, request_id=request_id)
                 if output.status is not InvocationStatus.PENDING:
                     break
                 if backend.changes(arn) == changes:
-                    await self._next_event(arn)
+                    await self.next_event(backend, arn)
+            elif error is not None:  # Lambda invokes again, unless it gives up
+                failed += 1
+                in_a_row += 1
+                if in_a_row == self.max_failed_invocations and self._running(arn):
+                    output = InvocationOutput(status=InvocationStatus.FAILED, error=error)
+                    backend.complete_invocation(arn, output, started=started, request_id=request_id)
+                    break
+                backend.fail_invocation(arn, error, started=started, request_id=request_id)
+            if output is None and not self._running(arn):
+                break  # a checkpoint ended the execution, and its answer was lost
             event = backend.invocation_event(arn)
             changes = backend.changes(arn)
         summary = backend.get_execution(arn)
         result = summary.get("Result")
-        if output is None:  # the execution ended with a checkpoint whose answer was lost
-            error = summary.get("Error")
+        if output is None:
+            failure = summary.get("Error")
             output = InvocationOutput(
                 status=InvocationStatus(summary["Status"]),
-                error=ErrorObject.model_validate(error) if error else None,
+                error=ErrorObject.model_validate(failure) if failure else None,
             )
         return RunResult(
             status=output.status,
@@ -352,6 +303,34 @@ class LocalRunner:
             failed_invocations=failed,
         )
 
+    async def _invoke_once(
+        self, event: InvocationInput, report: Callable[[Sequence[UnawaitedOperation]], None]
+    ) -> tuple[InvocationOutput | None, ErrorObject | None]:
+        """One invocation: its output, or the error it failed with (neither, for the end
+        `always_replay` simulates)."""
+        wire = _ReplayAfterCheckpoint(self._wire) if self.always_replay else self._wire
+
+        async def call() -> InvocationOutput:
+            return await self.handler.invoke_output(event, backend=wire, _report_unawaited=report)
+
+        try:
+            if self.around is None:
+                return await call(), None
+            payload = event.model_dump(mode="json", by_alias=True, exclude_none=True)
+            output = await self.around(Invocation(self._function, payload, durable=True), call)
+        except FunctionError as exc:
+            return None, ErrorObject(error_type=exc.error_type, error_message=exc.message)
+        except _SimulatedCrash:
+            return None, None
+        except _RETRIED as exc:
+            return None, ErrorObject(error_type=type(exc).__name__, error_message=str(exc))
+        if not isinstance(output, InvocationOutput):
+            raise TypeError(f"around returned {output!r}, not what call() returned")
+        return output, None
+
+    def _running(self, arn: str) -> bool:
+        return bool(self.backend.get_execution(arn)["Status"] == "RUNNING")
+
     def _superseded(self, calls: int) -> bool:
         """Whether a `FaultyBackend` answered a call made since `calls` with a stale token."""
         wire = self._wire
@@ -359,28 +338,11 @@ class LocalRunner:
             call.fault == "stale_token" for call in wire.calls[calls:]
         )
 
-    async def _next_event(self, arn: str) -> None:
-        """Skip to the next timer, or wait for a callback, an invoke result or a timeout."""
-        backend, clock = self.backend, self.backend.clock
-        wake = backend.next_wake_time(arn, callbacks=False)
-        if wake is not None and isinstance(clock, ManualClock):
-            clock.advance_to(wake)
-            return
-        waiters: list[asyncio.Future[Any]] = [backend.changed(arn)]
-        deadline = backend.next_wake_time(arn)
-        if deadline is not None:
-            waiters.append(asyncio.ensure_future(clock.sleep_until(deadline)))
-        try:
-            done, _ = await asyncio.wait(
-                waiters, timeout=self.callback_grace, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-        if not done and deadline is not None and isinstance(clock, ManualClock):
-            clock.advance_to(deadline)  # nobody answered in time: let the timeout happen
-
     async def _invoke(self, request: InvokeRequest) -> InvokeOutcome:
+        """Run a chained invoke's target, once the invocation that asked for it has ended."""
+        idle = self._idle.get(request.caller_arn)
+        if idle is not None:
+            await idle.wait()
         name, payload = request.function_name, request.payload
         target = self.functions.get(name)
         if target is None:
@@ -391,19 +353,44 @@ class LocalRunner:
                 )
             )
         if isinstance(target, DurableHandler):
-            child = LocalRunner(target, backend=self.backend, unawaited=self.unawaited)
-            child.functions = self.functions
-            child._unawaited_by_arn = self._unawaited_by_arn  # grandchildren find their caller
+            child = LocalRunner(
+                target,
+                backend=self.backend,
+                unawaited=self.unawaited,
+                around=self.around,
+                next_event=self.next_event,
+                max_failed_invocations=self.max_failed_invocations,
+            )
+            child.functions, child._function = self.functions, name
+            # Grandchildren find their caller's unawaited list and wait for its invocations.
+            child._unawaited_by_arn, child._idle = self._unawaited_by_arn, self._idle
             event = self.backend.start_execution(
                 input_payload=payload or "null", invoked_by=request
             )
             caller = self._unawaited_by_arn.get(request.caller_arn)
             await child._launch(event, caller).result()
             return self.backend.invoke_outcome(event.durable_execution_arn)
-        value = target(json.loads(payload) if payload else None)
-        if inspect.isawaitable(value):
-            value = await value
-        return InvokeOutcome(result=json.dumps(value))
+        return await self._call_plain(name, target, json.loads(payload) if payload else None)
+
+    async def _call_plain(
+        self, name: str, target: Callable[[Any], Any], value: Any
+    ) -> InvokeOutcome:
+        """Call a plain target with the decoded payload (through `around`, if given)."""
+
+        async def call() -> Any:
+            result = target(value)
+            return await result if inspect.isawaitable(result) else result
+
+        try:
+            if self.around is None:
+                result = await call()
+            else:
+                result = await self.around(Invocation(name, value, durable=False), call)
+        except FunctionError as exc:
+            return InvokeOutcome(
+                error=ErrorObject(error_type=exc.error_type, error_message=exc.message)
+            )
+        return InvokeOutcome(result=json.dumps(result))
 
 
 def _ignore(operations: Sequence[UnawaitedOperation]) -> None:

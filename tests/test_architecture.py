@@ -22,6 +22,8 @@ TOOLS = {
     "__main__",
     "testing",
     "_local",
+    "_run_result",
+    "_next_event",
 }  # what users run or test with; the runtime uses none
 
 

@@ -7,20 +7,21 @@ from .._backends.faulty import BackendCall as BackendCall
 from .._backends.faulty import Fault as Fault
 from .._backends.faulty import FaultRule as FaultRule
 from .._backends.faulty import FaultyBackend as FaultyBackend
+from .._backends.memory.invokes import InvokeOutcome as InvokeOutcome
+from .._backends.memory.invokes import InvokeRequest as InvokeRequest
 from .._backends.memory.service import BackendStats as BackendStats
-from .._backends.memory.service import InvokeOutcome as InvokeOutcome
-from .._backends.memory.service import InvokeRequest as InvokeRequest
 from .._backends.memory.service import MemoryBackend as MemoryBackend
 from .._clock import ManualClock as ManualClock
+from .._invocations import FunctionError as FunctionError
+from .._invocations import Invocation as Invocation
 from .._local import LocalRunner as LocalRunner
-from .._local import RunningExecution as RunningExecution
-from .._local import RunResult as RunResult
+from .._next_event import SkipToNextEvent as SkipToNextEvent
 from .._public import publish as _publish
+from .._run_result import RunningExecution as RunningExecution
+from .._run_result import RunResult as RunResult
 from ._aws_runner import AwsLocalRunner as AwsLocalRunner
-from ._aws_runner import FunctionError as FunctionError
-from ._aws_runner import Invocation as Invocation
-from ._aws_runner import LambdaEndpoint as LambdaEndpoint
 from ._aws_runner import runner_available as runner_available
+from ._endpoint import LambdaEndpoint as LambdaEndpoint
 
 __all__ = [
     "AwsLocalRunner",
@@ -39,6 +40,7 @@ __all__ = [
     "MemoryBackend",
     "RunResult",
     "RunningExecution",
+    "SkipToNextEvent",
     "runner_available",
 ]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,9 +33,10 @@ from ..._models import (
     OperationUpdate,
 )
 from . import history as h
+from .invokes import InvokeOutcome, Invoker, InvokeRequest
 from .state import ExecutionRecord, reject
 
-__all__ = ["BackendStats", "InvokeOutcome", "InvokeRequest", "Invoker", "MemoryBackend"]
+__all__ = ["BackendStats", "MemoryBackend"]
 
 
 @dataclass
@@ -46,35 +47,6 @@ class BackendStats:
     updates: int = 0
     bytes: int = 0
     get_state_calls: int = 0
-
-
-@dataclass(frozen=True)
-class InvokeOutcome:
-    """What a chained invoke ended with: a JSON result payload, or an error."""
-
-    result: str | None = None
-    error: ErrorObject | None = None
-    status: OperationStatus | None = None
-
-
-@dataclass(frozen=True)
-class InvokeRequest:
-    """A chained invoke the backend hands to its invoker.
-
-    A durable target runs as a child execution: start it with
-    `backend.start_execution(..., invoked_by=request)`, which links the child's ARN to the
-    caller's `ChainedInvokeStarted` event, as the service does.
-    """
-
-    function_name: str
-    payload: str | None
-    tenant_id: str | None
-    caller_arn: str
-    operation_id: str
-
-
-Invoker = Callable[[InvokeRequest], Awaitable[InvokeOutcome]]
-"""`(request) -> InvokeOutcome`: runs a chained invoke's target."""
 
 
 class MemoryBackend:
@@ -202,6 +174,15 @@ class MemoryBackend:
         elif output.status is InvocationStatus.FAILED:
             ex.close("FAILED", now, result=None, err=output.error)
         self._wake(arn)
+
+    def fail_invocation(
+        self, arn: str, error: ErrorObject, *, started: float, request_id: str = "local"
+    ) -> None:
+        """Record an invocation that ended with no output (its runtime failed: it crashed or
+        raised) as the service records a function error; the execution carries on."""
+        now = self._clock.now()
+        history = self._get(arn).history
+        history.invocation_completed(self.execution_op(arn).id, started, now, request_id, error)
 
     # -- the API ----------------------------------------------------------------------------
 
