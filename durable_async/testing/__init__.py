@@ -1,5 +1,5 @@
-"""Testing tools: the local runner, the skip-able clock, the embedded backend, and AWS's local
-runner serving handlers over the real wire."""
+"""Testing tools: the local runner, the skip-able clock, the embedded backend, fault injection,
+assertions on a run's history, and AWS's local runner serving handlers over the real wire."""
 
 from __future__ import annotations
 
@@ -19,6 +19,13 @@ from .._next_event import SkipToNextEvent as SkipToNextEvent
 from .._public import publish as _publish
 from .._run_result import RunningExecution as RunningExecution
 from .._run_result import RunResult as RunResult
+from ._assertions import OperationLookupError as OperationLookupError
+from ._assertions import assert_failed as assert_failed
+from ._assertions import assert_operation as assert_operation
+from ._assertions import assert_ran_once as assert_ran_once
+from ._assertions import assert_succeeded as assert_succeeded
+from ._assertions import find_operation as find_operation
+from ._assertions import operation_paths as operation_paths
 from ._aws_runner import AwsLocalRunner as AwsLocalRunner
 from ._aws_runner import runner_available as runner_available
 from ._endpoint import LambdaEndpoint as LambdaEndpoint
@@ -38,9 +45,16 @@ __all__ = [
     "LocalRunner",
     "ManualClock",
     "MemoryBackend",
+    "OperationLookupError",
     "RunResult",
     "RunningExecution",
     "SkipToNextEvent",
+    "assert_failed",
+    "assert_operation",
+    "assert_ran_once",
+    "assert_succeeded",
+    "find_operation",
+    "operation_paths",
     "runner_available",
 ]
 
