@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -129,6 +130,7 @@ class MemoryBackend:
             execution_details=ExecutionDetails(input_payload=raw),
         )
         ex.ops[op.id] = op
+        ex.wall[op.id] = [time.perf_counter(), -1.0]
         ex.history.record(op, "Started", now, {"Input": h.payload(raw)})
         self._executions[arn] = ex
         if invoked_by is not None:
@@ -256,6 +258,12 @@ class MemoryBackend:
         ex.complete(op, self._clock.now(), error=error)
         self._notify(ex.arn)
 
+    def callback_deadline(self, callback_id: str) -> float | None:
+        """When open callback `callback_id` times out (its timeout or heartbeat timeout, on the
+        backend's clock), or `None` if it never does."""
+        ex, op = self._callback(callback_id)
+        return ex.due(op)
+
     def send_callback_heartbeat(self, callback_id: str) -> None:
         """Tell callback `callback_id` its sender is alive (pushes back its heartbeat timeout)."""
         ex, _ = self._callback(callback_id)
@@ -336,6 +344,11 @@ class MemoryBackend:
     def history(self, arn: str) -> list[dict[str, Any]]:
         """The execution's events, as `GetDurableExecutionHistory` returns them."""
         return list(self._get(arn).history.events)
+
+    def wall_times(self, arn: str) -> dict[str, float]:
+        """Real seconds each ended operation took, from the moment the backend first recorded
+        it to the moment it recorded its end (the runner's clock may skip; this does not)."""
+        return {i: end - start for i, (start, end) in self._get(arn).wall.items() if end >= 0}
 
     def get_execution(self, arn: str) -> dict[str, Any]:
         """The execution's summary, as `GetDurableExecution` returns it."""

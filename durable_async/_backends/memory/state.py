@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,6 +86,7 @@ class ExecutionRecord:
     result: str | None = None
     error: ErrorObject | None = None
     end: float | None = None
+    wall: dict[str, list[float]] = field(default_factory=dict)  # id -> [start, end] real time
 
     # -- bookkeeping ------------------------------------------------------------------------
 
@@ -92,9 +94,18 @@ class ExecutionRecord:
         """Store `op` as changed, and arm its timer if it has one."""
         self.ops[op.id] = op
         self.dirty[op.id] = op
+        self._clock_wall(op)
         due = self.due(op)
         if due is not None:
             heapq.heappush(self.timers, (due, op.id))
+
+    def _clock_wall(self, op: Operation) -> None:
+        """Note the real time `op` is first seen, and first seen ended."""
+        span = self.wall.get(op.id)
+        if span is None:
+            self.wall[op.id] = span = [time.perf_counter(), -1.0]
+        if span[1] < 0 and op.status.is_terminal:
+            span[1] = time.perf_counter()
 
     def due(self, op: Operation) -> float | None:
         """When the service changes `op` by itself, if ever."""
@@ -181,6 +192,7 @@ class ExecutionRecord:
         op = next(iter(self.ops.values()))
         new = _S.SUCCEEDED if status == "SUCCEEDED" else _S.FAILED
         self.ops[op.id] = op.model_copy(update={"status": new, "end_timestamp": h.timestamp(now)})
+        self._clock_wall(self.ops[op.id])
         if status == "SUCCEEDED":
             self.history.record(op, "Succeeded", now, {"Result": h.payload(result)})
         else:
