@@ -8,6 +8,8 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
+from ._always_replay import ReplayAfterCheckpoint, SimulatedCrash
+from ._answers import CallbacksPendingError, OnCallback, scripted, settle_callbacks
 from ._backends.faulty import FaultyBackend
 from ._backends.memory.invokes import InvokeOutcome, InvokeRequest
 from ._backends.memory.service import MemoryBackend
@@ -16,14 +18,11 @@ from ._errors import BackendUnavailableError, DurableError, InvocationDeadlineEr
 from ._handler import DurableHandler
 from ._invocations import Around, FunctionError, Invocation
 from ._models import (
-    CheckpointResponse,
     ErrorObject,
-    ExecutionState,
     InvocationInput,
     InvocationOutput,
     InvocationStatus,
-    OperationAction,
-    OperationUpdate,
+    Operation,
 )
 from ._next_event import NextEvent, SkipToNextEvent
 from ._run_result import RunningExecution, RunResult
@@ -33,51 +32,8 @@ __all__ = ["LocalRunner"]
 
 Target = DurableHandler[Any, Any] | Callable[[Any], Any]
 
-
-class _SimulatedCrash(BackendUnavailableError):
-    """The invocation 'died' after a checkpoint reached the service."""
-
-
 _RETRIED = (BackendUnavailableError, InvocationDeadlineError)
 """What Lambda retries: the invocation raised because the service or the time ran out."""
-
-
-class _ReplayAfterCheckpoint:
-    """A backend view for one invocation under `always_replay`: it loses the response of the
-    first checkpoint sent while no at-most-once step is between its START and its outcome.
-
-    Ending the invocation there would interrupt the attempt, which a live run never does (a
-    real crash can, and `FaultyBackend` tests that).
-    """
-
-    def __init__(self, backend: Backend) -> None:
-        self._backend = backend
-        self.clock = backend.clock
-        self._running: set[str] = set()  # at-most-once steps started, outcome not yet sent
-
-    async def checkpoint(
-        self,
-        arn: str,
-        token: str,
-        updates: Sequence[OperationUpdate],
-        *,
-        client_token: str | None = None,
-    ) -> CheckpointResponse:
-        response = await self._backend.checkpoint(arn, token, updates, client_token=client_token)
-        running = self._running
-        for update in updates:
-            if update.body_waits:
-                running.add(update.id)
-            elif update.action is not OperationAction.START:
-                running.discard(update.id)
-        if running:
-            return response
-        raise _SimulatedCrash("simulated crash after a checkpoint", code="SimulatedCrash")
-
-    async def get_state(
-        self, arn: str, token: str, *, marker: str | None = None, max_items: int = 1000
-    ) -> ExecutionState:
-        return await self._backend.get_state(arn, token, marker=marker, max_items=max_items)
 
 
 class LocalRunner:
@@ -129,6 +85,13 @@ class LocalRunner:
         max_failed_invocations: after this many failed invocations in a row the execution
             fails with the last one's error, as the service gives up on a function that keeps
             failing (default `None`: no limit but `max_invocations`).
+        on_callback: answers callbacks when they are all the execution waits on: a hook
+            `on_callback(operation) -> CallbackAnswer | None` (sync or async; `None` leaves
+            the callback unanswered), or a sequence of `CallbackAnswer`s given out in the order
+            the callbacks started. Left unanswered, `run()` raises `CallbacksPendingError`
+            naming them, rather than wait for an answer nothing can send (unless
+            `callback_grace` or `next_event` is given); `start(...)`'s handle waits, since the
+            test holding it can answer.
 
     Example:
         ```python
@@ -149,6 +112,7 @@ class LocalRunner:
         around: Around | None = None,
         next_event: NextEvent | None = None,
         max_failed_invocations: int | None = None,
+        on_callback: OnCallback | None = None,
     ) -> None:
         if unawaited not in ("error", "warn", "ignore"):
             raise ValueError(f"unawaited must be 'error', 'warn' or 'ignore', got {unawaited!r}")
@@ -171,6 +135,15 @@ class LocalRunner:
         self.callback_grace = callback_grace
         self.around = around
         self.next_event: NextEvent = next_event or SkipToNextEvent(callback_grace)
+        self._waits_for_answers = next_event is not None or callback_grace is not None
+        self.on_callback: Callable[[Operation], Any] | None = (
+            on_callback if on_callback is None or callable(on_callback) else scripted(on_callback)
+        )
+        # Whether something outside can answer each execution's callbacks (by ARN): not under
+        # `run()`, which hands out no handle.
+        self._answerable: dict[str, bool] = {}
+        # A chained target's unanswered callbacks, for the run that invoked it to raise.
+        self._stuck: dict[str, CallbacksPendingError] = {}
         self.max_failed_invocations = max_failed_invocations
         self.functions: dict[str, Target] = {}
         self._function: str = getattr(handler, "__name__", type(handler).__name__)
@@ -188,15 +161,28 @@ class LocalRunner:
         self.functions[name] = target
 
     async def run(self, input: Any = None, *, name: str | None = None) -> RunResult:
-        """Start an execution with `input` and drive it to a terminal status."""
-        return await self.start(input, name=name).result()
+        """Start an execution with `input` and drive it to a terminal status.
+
+        Raises:
+            CallbacksPendingError: only callbacks are left and nothing answers them.
+        """
+        return await self.start(input, name=name, wait_for_answers=False).result()
 
     def start(
-        self, input: Any = None, *, name: str | None = None, input_payload: str | None = None
+        self,
+        input: Any = None,
+        *,
+        name: str | None = None,
+        input_payload: str | None = None,
+        wait_for_answers: bool = True,
     ) -> RunningExecution:
-        """Start an execution and drive it in a task; the handle answers callbacks."""
+        """Start an execution and drive it in a task; the handle answers callbacks.
+
+        With `wait_for_answers=False`, callbacks that nothing answers end the run with
+        `CallbacksPendingError`, as under `run()`, instead of waiting for the handle's answers.
+        """
         event = self.backend.start_execution(input, name=name, input_payload=input_payload)
-        return self._launch(event)
+        return self._launch(event, answerable=wait_for_answers)
 
     def resume(self, execution_arn: str) -> RunningExecution:
         """Drive an execution already on this runner's backend to its end.
@@ -207,11 +193,16 @@ class LocalRunner:
         return self._launch(self.backend.invocation_event(execution_arn))
 
     def _launch(
-        self, event: InvocationInput, unawaited: list[UnawaitedOperation] | None = None
+        self,
+        event: InvocationInput,
+        unawaited: list[UnawaitedOperation] | None = None,
+        *,
+        answerable: bool = True,
     ) -> RunningExecution:
         # What the event's state holds is noted now: a callback answered before the task first
         # runs is news for its first invocation, not something to wait for afterwards.
         seen = self.backend.changes(event.durable_execution_arn)
+        self._answerable[event.durable_execution_arn] = answerable
         task = asyncio.get_running_loop().create_task(self._drive(event, unawaited, seen))
         return RunningExecution(self.backend, event.durable_execution_arn, task)
 
@@ -232,6 +223,7 @@ class LocalRunner:
         finally:
             del self._unawaited_by_arn[arn]
             del self._idle[arn]
+            self._answerable.pop(arn, None)
             idle.set()
         if unawaited is None and found and self.unawaited == "error":
             raise unawaited_error(found)
@@ -271,7 +263,7 @@ class LocalRunner:
                 if output.status is not InvocationStatus.PENDING:
                     break
                 if backend.changes(arn) == changes:
-                    await self.next_event(backend, arn)
+                    await self._next_event(arn)
             elif error is not None:  # Lambda invokes again, unless it gives up
                 failed += 1
                 in_a_row += 1
@@ -308,7 +300,7 @@ class LocalRunner:
     ) -> tuple[InvocationOutput | None, ErrorObject | None]:
         """One invocation: its output, or the error it failed with (neither, for the end
         `always_replay` simulates)."""
-        wire = _ReplayAfterCheckpoint(self._wire) if self.always_replay else self._wire
+        wire = ReplayAfterCheckpoint(self._wire) if self.always_replay else self._wire
 
         async def call() -> InvocationOutput:
             return await self.handler.invoke_output(event, backend=wire, _report_unawaited=report)
@@ -320,13 +312,24 @@ class LocalRunner:
             output = await self.around(Invocation(self._function, payload, durable=True), call)
         except FunctionError as exc:
             return None, ErrorObject(error_type=exc.error_type, error_message=exc.message)
-        except _SimulatedCrash:
+        except SimulatedCrash:
             return None, None
         except _RETRIED as exc:
             return None, ErrorObject(error_type=type(exc).__name__, error_message=str(exc))
         if not isinstance(output, InvocationOutput):
             raise TypeError(f"around returned {output!r}, not what call() returned")
         return output, None
+
+    async def _next_event(self, arn: str) -> None:
+        """Wait for what invokes a suspended execution again. When callbacks are all it waits
+        on, `on_callback` answers them first; under `run()`, with nothing to answer them, the
+        run ends with `CallbacksPendingError` rather than wait for ever."""
+        can_wait = self._answerable.get(arn, True) or self._waits_for_answers
+        if not await settle_callbacks(self.backend, arn, self.on_callback, can_wait=can_wait):
+            await self.next_event(self.backend, arn)
+        stuck = self._stuck.pop(arn, None)
+        if stuck is not None:
+            raise stuck
 
     def _running(self, arn: str) -> bool:
         return bool(self.backend.get_execution(arn)["Status"] == "RUNNING")
@@ -360,15 +363,23 @@ class LocalRunner:
                 around=self.around,
                 next_event=self.next_event,
                 max_failed_invocations=self.max_failed_invocations,
+                on_callback=self.on_callback,
             )
             child.functions, child._function = self.functions, name
+            child._waits_for_answers = self._waits_for_answers
             # Grandchildren find their caller's unawaited list and wait for its invocations.
             child._unawaited_by_arn, child._idle = self._unawaited_by_arn, self._idle
+            child._stuck = self._stuck
             event = self.backend.start_execution(
                 input_payload=payload or "null", invoked_by=request
             )
             caller = self._unawaited_by_arn.get(request.caller_arn)
-            await child._launch(event, caller).result()
+            answerable = self._answerable.get(request.caller_arn, True)
+            try:
+                await child._launch(event, caller, answerable=answerable).result()
+            except CallbacksPendingError as exc:
+                self._stuck[request.caller_arn] = exc
+                raise
             return self.backend.invoke_outcome(event.durable_execution_arn)
         return await self._call_plain(name, target, json.loads(payload) if payload else None)
 

@@ -3,6 +3,8 @@ assertions on a run's history, and AWS's local runner serving handlers over the 
 
 from __future__ import annotations
 
+from .._answers import CallbackAnswer as CallbackAnswer
+from .._answers import CallbacksPendingError as CallbacksPendingError
 from .._backends.faulty import BackendCall as BackendCall
 from .._backends.faulty import Fault as Fault
 from .._backends.faulty import FaultRule as FaultRule
@@ -34,6 +36,8 @@ __all__ = [
     "AwsLocalRunner",
     "BackendCall",
     "BackendStats",
+    "CallbackAnswer",
+    "CallbacksPendingError",
     "Fault",
     "FaultRule",
     "FaultyBackend",
