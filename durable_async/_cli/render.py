@@ -11,7 +11,14 @@ from .._ids import operation_id
 from .._models import ErrorObject, Operation, OperationStatus, OperationType
 from .._run_result import RunResult
 
-__all__ = ["TIMES_NOTE", "format_error", "format_history", "operation_error", "to_json"]
+__all__ = [
+    "TIMES_NOTE",
+    "format_error",
+    "format_history",
+    "format_report",
+    "operation_error",
+    "to_json",
+]
 
 TIMES_NOTE = (
     "SIM: simulated time, on the runner's clock (waits and retry delays are skipped); "
@@ -183,3 +190,23 @@ def to_json(result: RunResult, wall: Mapping[str, float] | None = None) -> str:
         "history": result.history,
     }
     return json.dumps(document, indent=2, default=str)
+
+
+def format_report(
+    document: dict[str, Any],
+    wall: Mapping[str, float],
+    *,
+    hint: str | None = None,
+    colour: bool = False,
+) -> str:
+    """The report of a run's JSON document: status, result or error, the history tree and
+    what its times mean."""
+    lines = [f"status: {document['status']} after {document['invocations']} invocation(s)"]
+    error = document.get("error")
+    if error:
+        lines.append(format_error(ErrorObject.model_validate(error), hint=hint))
+    else:
+        lines.append(f"result: {json.dumps(document['result'])}")
+    operations = [Operation.model_validate(shape) for shape in document["operations"]]
+    lines += ["", format_history(operations, colour=colour, wall=wall), "", TIMES_NOTE]
+    return "\n".join(lines)

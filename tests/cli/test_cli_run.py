@@ -302,3 +302,35 @@ def test_history_rows_are_aligned_and_coloured_on_request() -> None:
     coloured = format_history(ops, colour=True)
     assert "\x1b[31mFAILED" in coloured
     assert _package == "durable_async"
+
+
+def test_runs_are_kept_and_shown_again(capsys: pytest.CaptureFixture[str], kept_runs: Path) -> None:
+    status, first, _ = run(capsys, flow("nested"))
+    assert status == 0
+    status, _, _ = run(capsys, flow("fails"), "--input", '"x-1"')
+    assert status == 1
+    kept = sorted(kept_runs.glob("*.json"))
+    assert len(kept) == 2
+    assert main(["runs"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split()[1] for line in listed] == ["SUCCEEDED", "FAILED"]
+    assert main(["show"]) == 1  # the latest, with its own exit status
+    latest = capsys.readouterr().out
+    assert "error: StepError: bad sku 'x-1'" in latest
+    assert main(["show", kept[0].name[:20]]) == 0
+    again = capsys.readouterr().out
+    # the same report as when it ran, from the kept document
+    assert again.split("\n", 1)[1] == first
+    assert main(["show", str(kept[0]), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "SUCCEEDED"
+
+
+def test_no_save_keeps_nothing_and_show_says_so(
+    capsys: pytest.CaptureFixture[str], kept_runs: Path
+) -> None:
+    status, _, _ = run(capsys, flow("echo"), "--no-save")
+    assert status == 0
+    assert not kept_runs.exists()
+    assert main(["show"]) == 2
+    assert "no runs kept in" in capsys.readouterr().err
+    assert main(["show", "nothing-like-this"]) == 2
