@@ -24,6 +24,8 @@ TOOLS = {
     "_local",
     "_run_result",
     "_next_event",
+    "_answers",
+    "_always_replay",
 }  # what users run or test with; the runtime uses none
 
 
