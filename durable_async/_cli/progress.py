@@ -1,7 +1,8 @@
 """A one-line live progress display for runs longer than about a second, on a terminal only.
 
 Plain ANSI on stderr: the line is redrawn in place (`\\r`, erase line) a few times a second and
-erased at the end. No rich: it would add about 100 ms of import to every run for one line.
+erased at the end. No rich: importing `rich.live` took 60 to 75 ms here (bytecode cached), a
+cost every run would pay for one line of output.
 """
 
 from __future__ import annotations
