@@ -46,6 +46,11 @@ from ._errors import ValidationError as ValidationError
 from ._errors import WaitForConditionError as WaitForConditionError
 from ._handler import DurableHandler as DurableHandler
 from ._handler import durable_execution as durable_execution
+from ._logging import DurableLogger as DurableLogger
+from ._logging import LoggerLike as LoggerLike
+from ._logging import get_logger as get_logger
+from ._logging import logger as logger
+from ._logging import set_logger as set_logger
 from ._models import ErrorObject as ErrorObject
 from ._models import InvocationStatus as InvocationStatus
 from ._models import Operation as Operation
@@ -76,6 +81,7 @@ from ._retry import RetryDecision as RetryDecision
 from ._retry import RetryPolicy as RetryPolicy
 from ._serdes import JsonSerdes as JsonSerdes
 from ._serdes import Serdes as Serdes
+from ._task_context import ContextState as ContextState
 
 __all__ = [
     "AllOperationsFailedError",
@@ -96,10 +102,12 @@ __all__ = [
     "Clock",
     "CompletionConfig",
     "CompletionReason",
+    "ContextState",
     "DurableCallInStepError",
     "DurableContext",
     "DurableError",
     "DurableHandler",
+    "DurableLogger",
     "DurableOperation",
     "DurablePlugin",
     "Duration",
@@ -111,6 +119,7 @@ __all__ = [
     "InvocationStatus",
     "InvokeError",
     "JsonSerdes",
+    "LoggerLike",
     "ManualClock",
     "MemoryBackend",
     "Nesting",
@@ -140,6 +149,9 @@ __all__ = [
     "WaitForConditionError",
     "WaitStrategy",
     "durable_execution",
+    "get_logger",
+    "logger",
+    "set_logger",
 ]
 
 _publish(globals(), __all__, __name__)

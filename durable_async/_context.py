@@ -10,14 +10,13 @@ scope the operation gives it.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar, overload
 
 from ._duration import DurationLike
-from ._logger import ReplayAwareLogger
+from ._logging import DurableLogger
 from ._names import default_name
 from ._operation import DurableOperation
 from ._operations.batch import BatchOptions, BatchResult, CompletionConfig, Nesting, batch_operation
@@ -33,14 +32,13 @@ from ._retry import RetryLike
 from ._runtime import ExecutionRuntime
 from ._scope import ContextBody, IdScope
 from ._serdes import Serdes
+from ._task_context import ContextState
 
 __all__ = ["DurableContext"]
 
 T = TypeVar("T")
 S = TypeVar("S")
 ItemT = TypeVar("ItemT")
-
-_log = logging.getLogger("durable_async")
 
 
 class DurableContext:
@@ -54,7 +52,9 @@ class DurableContext:
 
     Attributes:
         lambda_context: the Lambda context object of the invocation (may be `None` locally).
-        logger: a logger that is silent while this context replays.
+        logger: a logger that is silent while this context replays; its records carry
+            `executionArn`, `replaying`, the child context's `parentId` and, inside a step
+            body, `operationId`, `operationName` and `attempt` (see `set_logger`).
     """
 
     def __init__(
@@ -67,7 +67,7 @@ class DurableContext:
         self._runtime = runtime
         self._ids = ids or IdScope(runtime, None)
         self.lambda_context = lambda_context
-        self.logger = ReplayAwareLogger(_log, runtime.arn, lambda: self.replaying)
+        self.logger = DurableLogger(self._log_fields, lambda: self.replaying)
 
     @property
     def execution_arn(self) -> str:
@@ -91,6 +91,22 @@ class DurableContext:
         """
         return self._ids.replaying
 
+    @property
+    def state(self) -> ContextState:
+        """Where this context stands: its execution, its place, and whether it replays.
+
+        Tools that wrap handlers, such as Powertools for AWS Lambda, recognise a durable
+        context by this attribute and `lambda_context`.
+        """
+        return ContextState(self._runtime.arn, self._ids.parent_id, self._ids.replaying)
+
+    def _log_fields(self) -> dict[str, Any]:
+        parent = self._ids.parent_id
+        fields: dict[str, Any] = {"executionArn": self._runtime.arn}
+        if parent is not None:
+            fields["parentId"] = parent
+        return fields
+
     def _within(self, ids: IdScope) -> DurableContext:
         """The context whose operations take their ids from `ids` (a child or an item)."""
         return DurableContext(self._runtime, lambda_context=self.lambda_context, ids=ids)
@@ -111,6 +127,7 @@ class DurableContext:
         semantics: StepSemantics = ...,
         result_type: Any = ...,
         serdes: Serdes | None = ...,
+        timeout: DurationLike | None = ...,
     ) -> DurableOperation[T]: ...
 
     @overload
@@ -123,6 +140,7 @@ class DurableContext:
         semantics: StepSemantics = ...,
         result_type: Any = ...,
         serdes: Serdes | None = ...,
+        timeout: DurationLike | None = ...,
     ) -> DurableOperation[T]: ...
 
     def step(
@@ -134,6 +152,7 @@ class DurableContext:
         semantics: StepSemantics = StepSemantics.AT_LEAST_ONCE_PER_RETRY,
         result_type: Any = None,
         serdes: Serdes | None = None,
+        timeout: DurationLike | None = None,
     ) -> DurableOperation[Any]:
         """Run `fn(*args)` once (per retry policy) and checkpoint its result.
 
@@ -150,6 +169,10 @@ class DurableContext:
             semantics: at-least-once (default) or at-most-once per retry.
             result_type: the type to validate the result into.
             serdes: a custom serialiser for the result.
+            timeout: how long each attempt may run (whole seconds, a `timedelta` or a
+                `Duration`; default: no limit). An attempt that overruns is cancelled (async
+                `fn`) or abandoned (plain `fn`, left running in its thread) and fails with
+                `StepTimeoutError`, which the retry policy sees like any error.
 
         Returns:
             An awaitable of `fn`'s result.
@@ -157,8 +180,11 @@ class DurableContext:
         Raises:
             StepError: when the step failed for good (on first run and on replay).
             DurableCallInStepError: when called from inside another step's body.
+            ValidationError: `timeout` is not 1 to 31,622,400 whole seconds (at the call).
         """
-        return step_operation(self._ids, fn, args, name, retry, semantics, result_type, serdes)
+        return step_operation(
+            self._ids, fn, args, name, retry, semantics, result_type, serdes, timeout=timeout
+        )
 
     def wait(self, duration: DurationLike, *, name: str | None = None) -> DurableOperation[None]:
         """Pause the workflow for `duration` (whole seconds, a `timedelta` or a `Duration`).

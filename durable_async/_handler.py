@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import json
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, Generic, TypeVar, overload
@@ -317,7 +318,9 @@ def durable_execution(
     """
 
     def wrap(f: UserHandler[E, R]) -> DurableHandler[E, R]:
-        if not asyncio.iscoroutinefunction(f):
+        # A decorator between (Powertools' `inject_lambda_context`, say) is a plain function
+        # that returns the coroutine: what it wraps decides.
+        if not inspect.iscoroutinefunction(inspect.unwrap(f)):
             raise TypeError(f"@durable_execution needs an async def handler, got {f!r}")
         return DurableHandler(
             f,

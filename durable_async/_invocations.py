@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Around", "FunctionError", "Invocation"]
+__all__ = ["Around", "FunctionError", "Invocation", "LocalLambdaContext"]
 
 
 @dataclass(frozen=True)
@@ -52,3 +52,39 @@ class FunctionError(Exception):
 Around = Callable[[Invocation, Callable[[], Awaitable[Any]]], Awaitable[Any]]
 """`await around(invocation, call)`: runs one invocation; it must await `call()` and return its
 result, or raise (`FunctionError` to choose the error)."""
+
+
+@dataclass(frozen=True)
+class LocalLambdaContext:
+    """The Lambda context object a local run hands the handler (`ctx.lambda_context`), with
+    the attributes Lambda's has, so code and tools that read them (Powertools' decorators, a
+    log line naming the request) work locally.
+
+    It has no `get_remaining_time_in_millis`: a local invocation has no time limit.
+
+    Attributes:
+        function_name: the function's name.
+        aws_request_id: the invocation's request id (`local-1`, `local-2`, ...).
+        function_version: `$LATEST`.
+        memory_limit_in_mb: 128.
+        invoked_function_arn: a local ARN naming the function.
+        log_group_name: `/aws/lambda/<function_name>`.
+        log_stream_name: `local`.
+    """
+
+    function_name: str
+    aws_request_id: str
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 128
+    log_stream_name: str = "local"
+    tenant_id: str | None = None
+
+    @property
+    def invoked_function_arn(self) -> str:
+        """`arn:aws:lambda:local:000000000000:function:<function_name>`."""
+        return f"arn:aws:lambda:local:000000000000:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        """`/aws/lambda/<function_name>`."""
+        return f"/aws/lambda/{self.function_name}"

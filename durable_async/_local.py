@@ -16,7 +16,7 @@ from ._backends.memory.service import MemoryBackend
 from ._backends.protocol import Backend
 from ._errors import BackendUnavailableError, DurableError, InvocationDeadlineError
 from ._handler import DurableHandler
-from ._invocations import Around, FunctionError, Invocation
+from ._invocations import Around, FunctionError, Invocation, LocalLambdaContext
 from ._models import (
     ErrorObject,
     InvocationInput,
@@ -252,7 +252,7 @@ class LocalRunner:
             calls = len(self._wire.calls) if isinstance(self._wire, FaultyBackend) else 0
             idle.clear()
             try:
-                output, error = await self._invoke_once(event, report)
+                output, error = await self._invoke_once(event, report, request_id)
             finally:
                 idle.set()
             if output is not None and not self._superseded(calls):
@@ -296,14 +296,20 @@ class LocalRunner:
         )
 
     async def _invoke_once(
-        self, event: InvocationInput, report: Callable[[Sequence[UnawaitedOperation]], None]
+        self,
+        event: InvocationInput,
+        report: Callable[[Sequence[UnawaitedOperation]], None],
+        request_id: str,
     ) -> tuple[InvocationOutput | None, ErrorObject | None]:
         """One invocation: its output, or the error it failed with (neither, for the end
         `always_replay` simulates)."""
         wire = ReplayAfterCheckpoint(self._wire) if self.always_replay else self._wire
+        context = LocalLambdaContext(self._function, request_id)
 
         async def call() -> InvocationOutput:
-            return await self.handler.invoke_output(event, backend=wire, _report_unawaited=report)
+            return await self.handler.invoke_output(
+                event, context, backend=wire, _report_unawaited=report
+            )
 
         try:
             if self.around is None:

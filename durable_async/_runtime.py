@@ -32,6 +32,7 @@ from ._plugins import OperationEnd, OperationStart, PluginSet
 from ._quiescence import Quiescence
 from ._serdes import JsonSerdes, Serdes
 from ._store import Condition, OperationStore
+from ._task_context import current_runtime
 from ._unawaited import CreatedOperations, UnawaitedOperation
 
 if TYPE_CHECKING:
@@ -283,6 +284,7 @@ class ExecutionRuntime:
 
     async def _root(self, main: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
         invocation_tasks.set(self._members)  # the tasks the handler creates join the set
+        current_runtime.set(self)
         self.register()
         try:
             return await main()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ._runtime import ExecutionRuntime
 
-__all__ = ["StepScope", "current_step"]
+__all__ = ["ContextState", "StepScope", "current_runtime", "current_step"]
 
 
 @dataclass(frozen=True)
@@ -27,4 +27,25 @@ class StepScope:
     attempt: int
 
 
+@dataclass(frozen=True)
+class ContextState:
+    """A durable context's standing, as `DurableContext.state` reports it.
+
+    Attributes:
+        execution_arn: the execution's ARN.
+        parent_id: the id of the child context, `None` for the root context.
+        replaying: whether the calling task re-runs an earlier invocation's code.
+    """
+
+    execution_arn: str
+    parent_id: str | None
+    replaying: bool
+
+
 current_step: ContextVar[StepScope | None] = ContextVar("durable_async_step", default=None)
+
+current_runtime: ContextVar[ExecutionRuntime | None] = ContextVar(
+    "durable_async_runtime", default=None
+)
+"""The invocation whose handler code runs in this task (set in the handler's root task, copied
+into every task it creates)."""

@@ -138,4 +138,4 @@ async def test_logger_is_silent_while_replaying(caplog: pytest.LogCaptureFixture
         result = await LocalRunner(handler).run()
     assert result.invocations == 2
     assert [r.getMessage() for r in caplog.records] == ["before wait", "after wait"]
-    assert all(r.execution_arn == result.execution_arn for r in caplog.records)  # type: ignore[attr-defined]
+    assert all(r.executionArn == result.execution_arn for r in caplog.records)  # type: ignore[attr-defined]

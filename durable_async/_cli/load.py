@@ -3,7 +3,6 @@ point at the user's own file and line rather than at the import machinery."""
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import importlib.util
 import inspect
@@ -84,7 +83,7 @@ def load_handler(target: str) -> DurableHandler[Any, Any]:
         raise CliError(f"{path} has no attribute {attr!r}{hint}")
     if isinstance(handler, DurableHandler):
         return handler
-    if asyncio.iscoroutinefunction(inspect.unwrap(handler)):
+    if inspect.iscoroutinefunction(inspect.unwrap(handler)):
         return durable_execution(handler)
     kind = "a plain (non-async) function" if callable(handler) else type(handler).__name__
     raise CliError(

@@ -16,6 +16,7 @@ from .._backends.memory.service import MemoryBackend as MemoryBackend
 from .._clock import ManualClock as ManualClock
 from .._invocations import FunctionError as FunctionError
 from .._invocations import Invocation as Invocation
+from .._invocations import LocalLambdaContext as LocalLambdaContext
 from .._local import LocalRunner as LocalRunner
 from .._next_event import SkipToNextEvent as SkipToNextEvent
 from .._public import publish as _publish
@@ -46,6 +47,7 @@ __all__ = [
     "InvokeOutcome",
     "InvokeRequest",
     "LambdaEndpoint",
+    "LocalLambdaContext",
     "LocalRunner",
     "ManualClock",
     "MemoryBackend",
