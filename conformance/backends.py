@@ -125,24 +125,22 @@ class LogStore:
         self._lock = threading.Lock()
 
     def add(self, execution_arn: str, record: dict[str, Any]) -> None:
-        """Append one record (`message`, `level`, ...) to the execution's log."""
-        line = json.dumps({**record, "durableExecutionArn": execution_arn}, default=str)
-        self._append(execution_arn, line)
+        """Append one record (`message`, `level`, and the keys it carries) to the log of the
+        execution it names."""
+        self._append(execution_arn, json.dumps(record, default=str))
 
-    def add_printed(self, execution_arn: str, line: str) -> None:
-        """Append a line `execution_arn`'s invocation printed.
+    def add_printed(self, line: str) -> None:
+        """Append a line an invocation printed.
 
         Lambda writes stdout as it is: a line holding a JSON object stays a record of its own,
         found by the ARN it names itself (`durableExecutionArn` or `executionArn`), as
-        CloudWatch's filter finds it; one naming no ARN is not found. Any other line is wrapped
-        in a record like a `logging` one.
+        CloudWatch's filter finds it; a line naming no ARN, JSON or not, is not found.
         """
         try:
             parsed = json.loads(line)
         except ValueError:
-            parsed = None
+            return
         if not isinstance(parsed, dict):
-            self.add(execution_arn, {"level": "INFO", "message": line})
             return
         named = parsed.get("durableExecutionArn") or parsed.get("executionArn")
         if isinstance(named, str):
@@ -174,29 +172,34 @@ class LogStore:
             return sum(len(v) for v in self._events.values())
 
 
+_SDK_KEYS = ("executionArn", "parentId", "operationId", "operationName", "attempt", "replaying")
+"""What the SDK's loggers put on a record, kept as keys of its JSON line."""
+
+
 class _CaptureHandler(logging.Handler):
-    """Records every log record emitted inside a sandboxed invocation."""
+    """Writes every log record as Lambda's JSON log format does, filed under the execution the
+    record names itself (its `executionArn`, which the SDK's loggers put on it). A record that
+    names none is not found by an execution's filter, as in CloudWatch."""
 
     def __init__(self, store: LogStore) -> None:
         super().__init__(logging.DEBUG)
         self._store = store
 
     def emit(self, record: logging.LogRecord) -> None:
-        box = current_sandbox()
-        if box is None:
+        arn = getattr(record, "executionArn", None)
+        if not isinstance(arn, str):
             return
         message = record.getMessage()
         if record.exc_info:
             message = f"{message}\n{''.join(traceback.format_exception(*record.exc_info))}"
-        self._store.add(
-            box.execution_arn,
-            {
-                "timestamp": dt.datetime.fromtimestamp(record.created, tz=dt.UTC).isoformat(),
-                "level": record.levelname,
-                "logger": record.name,
-                "message": message,
-            },
-        )
+        line = {
+            "timestamp": dt.datetime.fromtimestamp(record.created, tz=dt.UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": message,
+        }
+        line.update({k: getattr(record, k) for k in _SDK_KEYS if hasattr(record, k)})
+        self._store.add(arn, line)
 
 
 class _CapturingStdout(io.TextIOBase):
@@ -232,7 +235,7 @@ class _CapturingStdout(io.TextIOBase):
                 *lines, rest = pending.split("\n")
                 self._partial[key] = rest
             for line in lines:
-                self._store.add_printed(box.execution_arn, line)
+                self._store.add_printed(line)
             return len(text)
         buffer: list[str] | None = getattr(self._local, "buffer", None)
         if buffer is not None:

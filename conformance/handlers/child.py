@@ -10,13 +10,13 @@ A context is named after its function unless `name=` is given.
 
 Logging: `ctx.logger` is silent while its context replays. The requirements that count log
 records to see whether a body ran again (3-11, 3-17) want every run of the body to log, so
-those bodies log with a plain `logging` logger.
+those bodies log with `durable_async.logger`, which logs on replay too and still puts the
+execution's ARN on every record.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -27,14 +27,13 @@ from durable_async import (
     Duration,
     RetryPolicy,
     durable_execution,
+    logger,
 )
 
 from . import crash_invocation
 from .step import ATTEMPTS, UppercaseSerdes
 
 __all__ = ["HANDLERS", "TARGETS"]
-
-logger = logging.getLogger(__name__)
 
 
 def echo(value: str) -> str:

@@ -19,7 +19,6 @@ filter them that way, and an execution also checkpoints other operations.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +36,7 @@ from durable_async import (
     OperationType,
     RetryPolicy,
     durable_execution,
+    logger,
 )
 
 from .step import ATTEMPTS
@@ -50,8 +50,6 @@ __all__ = [
     "OperationLog",
     "PluginFault",
 ]
-
-logger = logging.getLogger(__name__)
 
 
 def log_line(plugin: str, hook: str, execution_arn: str, **fields: Any) -> None:

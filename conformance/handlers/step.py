@@ -9,13 +9,13 @@ Step bodies that must behave differently per attempt ("fails on the first attemp
 the second") count their attempts in `ATTEMPTS`, keyed by execution: the reference handlers keep
 that count in DynamoDB, these in the process that serves every invocation.
 
-Step bodies log with a plain `logging` logger: this SDK hands a step body its arguments, not a
-step context, and whatever the body logs goes to the function's log like any other record.
+Step bodies log with `durable_async.logger`: this SDK hands a step body its arguments, not a
+step context, and that logger puts the step's identity (`executionArn`, `operationId`,
+`operationName`, `attempt`) on every record the body writes.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -29,13 +29,12 @@ from durable_async import (
     StepError,
     StepSemantics,
     durable_execution,
+    logger,
 )
 
 from . import crash_invocation
 
 __all__ = ["ATTEMPTS", "HANDLERS", "TARGETS", "AttemptCounter", "UppercaseSerdes"]
-
-logger = logging.getLogger(__name__)
 
 
 class AttemptCounter:
