@@ -17,6 +17,8 @@ BaseException
         │                            user code let a CancelledError escape uncancelled
         ├── StepInterruptedError ... an at-most-once attempt found started on replay (handed
         │                            to the retry policy; defined with the step operation)
+        ├── StepTimeoutError ....... a step attempt ran past the step's `timeout` (handed to
+        │                            the retry policy like an error the body raised)
         ├── UnawaitedOperationError  testing only: an operation was created and never awaited
         │                            (raised by `LocalRunner`, see the warning below)
         ├── OperationError ......... an operation failed; carries the original error's type and
@@ -87,6 +89,7 @@ __all__ = [
     "SerdesError",
     "StaleCheckpointTokenError",
     "StepError",
+    "StepTimeoutError",
     "SuspendExecution",
     "UnawaitedOperationError",
     "UnawaitedOperationWarning",
@@ -139,6 +142,18 @@ class UnexpectedCancellationError(DurableError):
     That happens when code awaits a task or future that was cancelled (often one it cancelled
     itself). The invocation was not cancelled, so it is an error of the step or handler that let
     it escape, recorded like any other; the original `CancelledError` is its `__cause__`.
+    """
+
+
+class StepTimeoutError(DurableError):
+    """A step attempt ran past the `timeout` given to `ctx.step(...)`.
+
+    The attempt counts as failed with this error, which the step's retry policy sees like any
+    error the body raises (`retry_on=(StepTimeoutError,)` retries only timeouts); its name is
+    the attempt's recorded error type, so a step that gives up raises a `StepError` whose
+    `error_type` is `"StepTimeoutError"`. An async body is cancelled when its time is up; a
+    plain function, which cannot be stopped in its worker thread, is abandoned: it runs on, and
+    whatever it returns or raises is ignored.
     """
 
 

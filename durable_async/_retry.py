@@ -1,26 +1,32 @@
-"""Retry policies for steps: exponential backoff with jitter, and presets."""
+"""Retry policies for steps: exponential or linear backoff with jitter, error filters, and the
+presets of the official SDKs."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Union
 
-from ._duration import MAX_SECONDS, DurationLike, to_capped_seconds, to_seconds
+from ._duration import MAX_SECONDS, Duration, DurationLike, to_capped_seconds, to_seconds
 from ._errors import ValidationError
 
 __all__ = [
     "Jitter",
+    "MessagePattern",
     "RetryDecision",
     "RetryPolicy",
+    "RetryPresets",
     "RetryStrategy",
     "backoff_seconds",
     "check_attempts",
     "check_backoff",
     "check_delay_seconds",
     "clamp_delay",
+    "increment_seconds",
 ]
 
 Jitter = Literal["full", "half", "none"]
@@ -116,15 +122,23 @@ def backoff_seconds(
     max_delay: DurationLike,
     backoff_rate: float,
     jitter: Jitter,
+    *,
+    increment: DurationLike = 0,
 ) -> int:
     """`initial_delay * backoff_rate**(attempt-1)`, capped, jittered, in whole seconds >= 1.
 
-    The growth saturates at the cap (`max_delay`, itself at most 31,622,400 s) instead of
-    overflowing, however large `attempt` or `backoff_rate`.
+    With an `increment` (linear growth, `backoff_rate` 1), the delay before jitter is
+    `initial_delay + increment * (attempt-1)` instead. The growth saturates at the cap
+    (`max_delay`, itself at most 31,622,400 s) instead of overflowing, however large `attempt`
+    or `backoff_rate`.
     """
     initial = to_seconds(initial_delay, what="initial_delay")
     cap = to_capped_seconds(max_delay, what="max_delay")
-    delay = _grown(initial, float(backoff_rate), attempt - 1, cap)
+    step = increment_seconds(increment, "increment")
+    if step:
+        delay: float = min(initial + step * max(0, attempt - 1), cap)
+    else:
+        delay = _grown(initial, float(backoff_rate), attempt - 1, cap)
     if jitter == "full":
         delay = random.uniform(0, delay)
     elif jitter == "half":
@@ -142,6 +156,37 @@ def _grown(initial: int, rate: float, steps: int, cap: int) -> float:
         return cap
 
 
+def increment_seconds(increment: DurationLike, what: str) -> int:
+    """A linear policy's `increment` in whole seconds: 0 (no linear growth) or 1 to 31,622,400.
+
+    Raises:
+        ValidationError: the increment is neither zero nor a duration the service takes.
+    """
+    if not isinstance(increment, bool) and increment in (0, dt.timedelta(0), Duration(0)):
+        return 0
+    return to_seconds(increment, what=what)
+
+
+MessagePattern = Union[str, "re.Pattern[str]"]
+"""A message filter: a `str` matches a message containing it, a compiled pattern one in which
+`pattern.search` finds a match."""
+
+
+def _message_matches(message: str, patterns: tuple[MessagePattern, ...]) -> bool:
+    return any(
+        p in message if isinstance(p, str) else p.search(message) is not None for p in patterns
+    )
+
+
+def _as_tuple(value: object) -> object:
+    """A list or set as a tuple; a single value as a 1-tuple; a tuple or `None` as is."""
+    if value is None or isinstance(value, tuple):
+        return value
+    if isinstance(value, (list, set, frozenset)):
+        return tuple(value)
+    return (value,)
+
+
 RetryStrategy = Callable[[BaseException, int], RetryDecision]
 """A function `(error, attempt) -> RetryDecision`; `attempt` is the 1-based attempt that failed."""
 
@@ -149,6 +194,13 @@ RetryStrategy = Callable[[BaseException, int], RetryDecision]
 @dataclass(frozen=True)
 class RetryPolicy:
     """Exponential backoff: attempt n waits `initial_delay * backoff_rate**(n-1)`, capped, jittered.
+
+    With an `increment` the growth is linear instead: attempt n waits
+    `initial_delay + increment * (n-1)`, capped and jittered alike (see `RetryPolicy.linear`).
+
+    Which errors are retried follows the official SDKs' `retryableErrorTypes` and
+    `retryableErrors`: with neither `retry_on` nor `retry_on_message` given, every error is;
+    with one of them, only the errors it matches; with both, an error matching either one.
 
     Args:
         max_attempts: attempts in all, the first included (1 means never retry); an int >= 1.
@@ -159,48 +211,97 @@ class RetryPolicy:
             at `max_delay`: it never overflows, however many attempts.
         jitter: `"full"` picks uniformly in [0, delay], `"half"` in [delay/2, delay], `"none"`
             keeps it; delays are rounded up to whole seconds, at least 1.
-        retry_on: only errors of these types are retried (default: every `Exception`).
+        retry_on: retry errors that are instances of these types (a tuple of exception
+            classes; a single class is taken as a 1-tuple).
+        retry_on_message: retry errors whose message (`str(error)`) matches one of these: a
+            `str` matches a message containing it, a compiled `re.Pattern` one in which
+            `pattern.search` finds a match (a single pattern is taken as a 1-tuple).
+        increment: linear growth: seconds added to the delay after each further attempt
+            (0, the default, means exponential growth; otherwise 1 to 31,622,400 whole
+            seconds, with `backoff_rate` 1).
 
     Raises:
         ValidationError: at construction, naming the field, when a value is out of its range
-            (NaN, an overflowing rate, a zero delay, no attempts, an unknown jitter, ...).
+            (NaN, an overflowing rate, a zero delay, no attempts, an unknown jitter, a filter
+            that is not an exception class or a pattern, ...).
 
     Example:
         ```python
         await ctx.step(call_api, retry=RetryPolicy(max_attempts=5, initial_delay=2))
+        await ctx.step(call_api, retry=RetryPolicy(retry_on_message=re.compile("[Tt]hrottl")))
         ```
     """
 
     max_attempts: int = 6
     initial_delay: DurationLike = 5
-    max_delay: DurationLike = 300
+    max_delay: DurationLike = 60
     backoff_rate: float = 2.0
     jitter: Jitter = "full"
-    retry_on: tuple[type[BaseException], ...] = (Exception,)
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None
+    retry_on_message: MessagePattern | tuple[MessagePattern, ...] | None = None
+    increment: DurationLike = 0
 
     def __post_init__(self) -> None:
         check_attempts(self.max_attempts, "RetryPolicy")
         check_backoff(
             "RetryPolicy", self.initial_delay, self.max_delay, self.backoff_rate, self.jitter
         )
-        retry_on = self.retry_on if isinstance(self.retry_on, tuple) else (self.retry_on,)
-        if not all(isinstance(t, type) and issubclass(t, BaseException) for t in retry_on):
+        retry_on = _as_tuple(self.retry_on)
+        if retry_on is not None and not (
+            isinstance(retry_on, tuple)
+            and all(isinstance(t, type) and issubclass(t, BaseException) for t in retry_on)
+        ):
             raise ValidationError(
                 f"RetryPolicy retry_on must be a tuple of exception classes, got {self.retry_on!r}"
             )
+        messages = _as_tuple(self.retry_on_message)
+        if messages is not None and not (
+            isinstance(messages, tuple)
+            and all(
+                isinstance(m, str) or (isinstance(m, re.Pattern) and isinstance(m.pattern, str))
+                for m in messages
+            )
+        ):
+            raise ValidationError(
+                "RetryPolicy retry_on_message must be a tuple of strings or compiled str "
+                f"patterns, got {self.retry_on_message!r}"
+            )
+        if increment_seconds(self.increment, "RetryPolicy increment") and self.backoff_rate != 1:
+            raise ValidationError(
+                "RetryPolicy increment (linear growth) needs backoff_rate=1, got backoff_rate="
+                f"{self.backoff_rate!r}; RetryPolicy.linear(...) builds a linear policy"
+            )
+        object.__setattr__(self, "retry_on", retry_on)
+        object.__setattr__(self, "retry_on_message", messages)
+
+    def retries(self, error: BaseException) -> bool:
+        """Whether the filters (`retry_on`, `retry_on_message`) let `error` be retried."""
+        types, messages = self.retry_on, self.retry_on_message
+        if types is None and messages is None:
+            return True
+        if types and isinstance(error, types):
+            return True
+        if isinstance(messages, (str, re.Pattern)):
+            messages = (messages,)
+        return bool(messages) and _message_matches(str(error), messages or ())
 
     def __call__(self, error: BaseException, attempt: int) -> RetryDecision:
         """Decide for the failed 1-based `attempt`."""
-        if attempt >= self.max_attempts or not isinstance(error, self.retry_on):
+        if attempt >= self.max_attempts or not self.retries(error):
             return RetryDecision.stop()
         delay = backoff_seconds(
-            attempt, self.initial_delay, self.max_delay, self.backoff_rate, self.jitter
+            attempt,
+            self.initial_delay,
+            self.max_delay,
+            self.backoff_rate,
+            self.jitter,
+            increment=self.increment,
         )
         return RetryDecision(True, delay)
 
     @classmethod
     def default(cls) -> RetryPolicy:
-        """6 attempts, 5 s initial delay doubling up to 300 s, full jitter (the step default)."""
+        """6 attempts, 5 s initial delay doubling up to 60 s, full jitter (the step default)."""
         return cls()
 
     @classmethod
@@ -210,12 +311,24 @@ class RetryPolicy:
 
     @classmethod
     def transient(cls) -> RetryPolicy:
-        """3 attempts, 5 s doubling, half jitter: for brief network hiccups."""
-        return cls(max_attempts=3, jitter="half")
+        """3 attempts, 5 s doubling up to 300 s, half jitter: for brief network hiccups."""
+        return cls(max_attempts=3, max_delay=300, jitter="half")
 
     @classmethod
-    def fixed(cls, max_attempts: int, delay: DurationLike) -> RetryPolicy:
-        """`max_attempts` attempts with the same `delay` between them, no jitter."""
+    def resource_availability(cls) -> RetryPolicy:
+        """5 attempts, 5 s doubling up to 300 s, full jitter: for a resource that takes a while
+        to become available."""
+        return cls(max_attempts=5, initial_delay=5, max_delay=300, backoff_rate=2.0)
+
+    @classmethod
+    def critical(cls) -> RetryPolicy:
+        """10 attempts, 1 s growing by 1.5x up to 60 s, no jitter: for critical operations."""
+        return cls(max_attempts=10, initial_delay=1, max_delay=60, backoff_rate=1.5, jitter="none")
+
+    @classmethod
+    def fixed(cls, max_attempts: int = 5, delay: DurationLike = 5) -> RetryPolicy:
+        """`max_attempts` attempts with the same `delay` between them, no jitter (default: 5
+        attempts, 5 s apart)."""
         return cls(
             max_attempts=max_attempts,
             initial_delay=delay,
@@ -223,6 +336,70 @@ class RetryPolicy:
             backoff_rate=1.0,
             jitter="none",
         )
+
+    @classmethod
+    def linear(
+        cls,
+        max_attempts: int = 6,
+        initial_delay: DurationLike = 1,
+        increment: DurationLike = 1,
+        max_delay: DurationLike = 300,
+        jitter: Jitter = "none",
+    ) -> RetryPolicy:
+        """Linear growth: attempt n waits `initial_delay + increment * (n-1)`, capped at
+        `max_delay`, jittered (default: 6 attempts, 1 s, 2 s, 3 s, 4 s, 5 s apart, no jitter).
+        """
+        return cls(
+            max_attempts=max_attempts,
+            initial_delay=initial_delay,
+            max_delay=max_delay,
+            backoff_rate=1.0,
+            jitter=jitter,
+            increment=increment,
+        )
+
+
+class RetryPresets:
+    """The official SDKs' retry presets, under their names: each returns a `RetryPolicy`.
+
+    `RetryPresets.default()` is `RetryPolicy.default()`, and so on; the numbers are those of
+    the official Python SDK's `RetryPresets`.
+    """
+
+    @classmethod
+    def none(cls) -> RetryPolicy:
+        """A single attempt: never retry."""
+        return RetryPolicy.none()
+
+    @classmethod
+    def default(cls) -> RetryPolicy:
+        """6 attempts, 5 s initial delay doubling up to 60 s, full jitter (the step default)."""
+        return RetryPolicy.default()
+
+    @classmethod
+    def transient(cls) -> RetryPolicy:
+        """3 attempts, 5 s doubling up to 300 s, half jitter."""
+        return RetryPolicy.transient()
+
+    @classmethod
+    def resource_availability(cls) -> RetryPolicy:
+        """5 attempts, 5 s doubling up to 300 s, full jitter."""
+        return RetryPolicy.resource_availability()
+
+    @classmethod
+    def critical(cls) -> RetryPolicy:
+        """10 attempts, 1 s growing by 1.5x up to 60 s, no jitter."""
+        return RetryPolicy.critical()
+
+    @classmethod
+    def linear(cls) -> RetryPolicy:
+        """6 attempts, 1 s, 2 s, 3 s, 4 s, 5 s apart (up to 300 s), no jitter."""
+        return RetryPolicy.linear()
+
+    @classmethod
+    def fixed(cls, interval: DurationLike = 5) -> RetryPolicy:
+        """5 attempts, `interval` apart (default 5 s), no jitter."""
+        return RetryPolicy.fixed(5, interval)
 
 
 RetryLike = Union[RetryPolicy, RetryStrategy]

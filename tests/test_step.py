@@ -183,7 +183,7 @@ async def test_first_run_returns_the_round_tripped_value() -> None:
         seen.append(await ctx.step(pair))
 
     await LocalRunner(handler).run()
-    assert seen == [[1, 2]]  # a list, exactly what replay would give
+    assert seen == [(1, 2)]  # a tuple again, exactly what replay gives (and not the object)
 
 
 async def test_durable_call_inside_a_step_body_is_a_clear_error() -> None:

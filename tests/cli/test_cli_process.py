@@ -60,7 +60,7 @@ def test_a_closed_pipe_ends_quietly() -> None:
 def test_exit_statuses() -> None:
     flows = HERE / "workflows.py"
     assert command("run", f"{flows}:echo").returncode == 0
-    assert command("run", f"{flows}:returns_a_set").returncode == 1
+    assert command("run", f"{flows}:returns_an_object").returncode == 1
     assert command("run", "nocolon").returncode == 2
     pending = command("run", f"{flows}:approval")
     assert pending.returncode == 3

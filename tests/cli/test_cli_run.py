@@ -107,9 +107,9 @@ def test_a_step_failure_shows_its_error_in_its_row_and_the_users_frames(
 def test_a_handler_result_that_is_not_json_names_the_handler(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    status, out, err = run(capsys, flow("returns_a_set"))
+    status, out, err = run(capsys, flow("returns_an_object"))
     assert status == 1
-    assert "set is not JSON serialisable" in out
+    assert "Opaque is not JSON serialisable" in out
     assert "the handler is defined at " in out
     assert "workflows.py:" in out
     assert "Traceback" not in out + err
