@@ -38,6 +38,7 @@ from ._errors import OperationError as OperationError
 from ._errors import SerdesError as SerdesError
 from ._errors import StaleCheckpointTokenError as StaleCheckpointTokenError
 from ._errors import StepError as StepError
+from ._errors import StepTimeoutError as StepTimeoutError
 from ._errors import SuspendExecution as SuspendExecution
 from ._errors import UnawaitedOperationError as UnawaitedOperationError
 from ._errors import UnawaitedOperationWarning as UnawaitedOperationWarning
@@ -79,6 +80,7 @@ from ._plugins import OperationStart as OperationStart
 from ._public import publish as _publish
 from ._retry import RetryDecision as RetryDecision
 from ._retry import RetryPolicy as RetryPolicy
+from ._retry import RetryPresets as RetryPresets
 from ._serdes import JsonSerdes as JsonSerdes
 from ._serdes import Serdes as Serdes
 from ._task_context import ContextState as ContextState
@@ -132,6 +134,7 @@ __all__ = [
     "OperationType",
     "RetryDecision",
     "RetryPolicy",
+    "RetryPresets",
     "Serdes",
     "SerdesError",
     "Settled",
@@ -139,6 +142,7 @@ __all__ = [
     "StepError",
     "StepInterruptedError",
     "StepSemantics",
+    "StepTimeoutError",
     "SuspendExecution",
     "SystemClock",
     "UnawaitedOperationError",

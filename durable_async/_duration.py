@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Union
 
 from ._errors import ValidationError
+from ._limits import WAIT_SECONDS
 
 __all__ = ["MAX_SECONDS", "Duration", "DurationLike", "to_capped_seconds", "to_seconds"]
 
-MAX_SECONDS = 31_622_400  # the service's upper bound for WaitSeconds and NextAttemptDelaySeconds
+MAX_SECONDS = WAIT_SECONDS.max  # the bound of WaitSeconds and NextAttemptDelaySeconds
 
 
 @dataclass(frozen=True, order=True)
@@ -51,13 +52,14 @@ DurationLike = Union[int, float, dt.timedelta, Duration]
 """Seconds as a number, a `datetime.timedelta`, or a `Duration`."""
 
 
-def to_seconds(value: DurationLike, *, what: str = "duration") -> int:
-    """Convert a duration to whole seconds, checking the service's bounds (1..31,622,400).
+def to_seconds(value: DurationLike, *, what: str = "duration", maximum: int = MAX_SECONDS) -> int:
+    """Convert a duration to whole seconds, checking the service's bounds (1..`maximum`,
+    31,622,400 unless the value has a bound of its own, such as a callback's timeout).
 
     Raises:
         ValidationError: the value is not a duration, is fractional, or is out of bounds.
     """
-    return _bounded(_as_seconds(value, what), what)
+    return _bounded(_as_seconds(value, what), what, maximum)
 
 
 def to_capped_seconds(value: DurationLike, *, what: str = "duration") -> int:
@@ -83,11 +85,9 @@ def _as_seconds(value: DurationLike, what: str) -> float:
     )
 
 
-def _bounded(seconds: float, what: str) -> int:
+def _bounded(seconds: float, what: str, maximum: int = MAX_SECONDS) -> int:
     if isinstance(seconds, float) and not (math.isfinite(seconds) and seconds.is_integer()):
         raise ValidationError(f"{what} must be a whole number of seconds, got {seconds!r}")
-    if not 1 <= seconds <= MAX_SECONDS:
-        raise ValidationError(
-            f"{what} must be between 1 and {MAX_SECONDS} seconds, got {seconds!r}"
-        )
+    if not 1 <= seconds <= maximum:
+        raise ValidationError(f"{what} must be between 1 and {maximum} seconds, got {seconds!r}")
     return int(seconds)

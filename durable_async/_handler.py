@@ -159,7 +159,9 @@ class DurableHandler(Generic[E, R]):
         plugins = PluginSet(self._plugins)
         hooks_until = deadline.stop if deadline else None
         if plugins:
-            start = InvocationStart(arn, len(operations) == 1)
+            start = InvocationStart(
+                arn, len(operations) == 1, tuple(invocation.updated_operation_ids)
+            )
             await plugins.emit_and_wait("on_invocation_start", start, clock, hooks_until)
         runtime = ExecutionRuntime(
             backend,

@@ -172,6 +172,8 @@ class ChainedInvokeOptions(_Wire):
 
     function_name: str | None = None
     tenant_id: str | None = None
+    x_amzn_trace_id: str | None = None
+    """The X-Ray trace header the invoked function's execution continues (`XAmznTraceId`)."""
 
 
 class ContextOptions(_Wire):
@@ -284,6 +286,9 @@ class InvocationInput(_Wire):
     durable_execution_arn: str
     checkpoint_token: str
     initial_execution_state: ExecutionState
+    updated_operation_ids: list[str] = []
+    """The operations the service changed since the last invocation (`UpdatedOperationIds`),
+    when it says."""
 
 
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024

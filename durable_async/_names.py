@@ -16,10 +16,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._errors import ValidationError
+from ._limits import OPERATION_NAME
 
 __all__ = ["MAX_NAME_LENGTH", "check_name", "check_names", "default_name", "is_valid_name"]
 
-MAX_NAME_LENGTH = 256
+MAX_NAME_LENGTH = OPERATION_NAME.max
 _SHOWN = 40  # characters of an over-long name quoted in the error
 _ACCEPTED: set[str] = set()  # names already found valid: a pure function's cache
 _ACCEPTED_LIMIT = 4096  # cleared when full, so unique per-item names cannot grow it for ever

@@ -39,6 +39,9 @@ class InvocationStart:
 
     execution_arn: str
     first_invocation: bool
+    updated_operation_ids: tuple[str, ...] = ()
+    """The operations the service changed since the last invocation, as its event says (empty
+    when it does not say)."""
 
 
 @dataclass(frozen=True)

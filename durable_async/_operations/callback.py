@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from .._duration import DurationLike, to_seconds
 from .._errors import CallbackError, CallbackTimeoutError, operation_error
 from .._lifecycle import OperationHandle, ended
+from .._limits import CALLBACK_TIMEOUT_SECONDS
 from .._models import CallbackOptions, OperationAction, OperationStatus, OperationType
 from .._operation import DurableOperation
 from .._scope import IdScope
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from .._runtime import ExecutionRuntime
 
 __all__ = ["Callback", "callback_operation", "start_callback"]
+
+_CALLBACK_MAX = CALLBACK_TIMEOUT_SECONDS.max
 
 T = TypeVar("T")
 
@@ -131,4 +134,4 @@ def callback_operation(
 
 def _optional_seconds(value: DurationLike | None, what: str) -> int:
     """Whole seconds of an optional timeout; 0 (no limit) for `None`."""
-    return 0 if value is None else to_seconds(value, what=what)
+    return 0 if value is None else to_seconds(value, what=what, maximum=_CALLBACK_MAX)

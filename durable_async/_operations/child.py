@@ -6,6 +6,7 @@ from typing import Any
 
 from .._errors import ChildContextError, NonDeterministicExecutionError
 from .._lifecycle import OperationHandle
+from .._limits import OPERATION_PAYLOAD_BYTES
 from .._lineage import fresh_root
 from .._models import ContextOptions, OperationAction, OperationStatus, OperationType
 from .._operation import DurableOperation
@@ -14,7 +15,7 @@ from .._serdes import Serdes, round_trip
 
 __all__ = ["MAX_CONTEXT_RESULT_BYTES", "child_operation", "run_child"]
 
-MAX_CONTEXT_RESULT_BYTES = 256 * 1024
+MAX_CONTEXT_RESULT_BYTES = OPERATION_PAYLOAD_BYTES.max
 
 
 def child_operation(

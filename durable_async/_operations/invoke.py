@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from .._errors import InvokeError
@@ -64,7 +65,11 @@ async def run_invoke(
             # A Lambda event is always a JSON document: no payload is sent as `null`.
             payload=_or_null(payload_serdes.serialize(payload)),
             chained_invoke_options=ChainedInvokeOptions(
-                function_name=function_name, tenant_id=tenant_id
+                function_name=function_name,
+                tenant_id=tenant_id,
+                # The invocation's trace, which Lambda's Python runtime keeps in the
+                # environment: the invoked function's execution continues it.
+                x_amzn_trace_id=os.environ.get("_X_AMZN_TRACE_ID") or None,
             ),
         )
     if not state.status.is_terminal:

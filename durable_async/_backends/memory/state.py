@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..._errors import CheckpointRejectedError
+from ..._limits import OPERATION_PAYLOAD_BYTES
 from ..._models import (
     CallbackDetails,
     ChainedInvokeDetails,
@@ -28,7 +29,7 @@ from .history import HistoryRecorder
 
 __all__ = ["MAX_PAYLOAD_BYTES", "ExecutionRecord", "reject"]
 
-MAX_PAYLOAD_BYTES = 256 * 1024
+MAX_PAYLOAD_BYTES = OPERATION_PAYLOAD_BYTES.max
 MAX_DELAY = 31_622_400  # the API model's bound on WaitSeconds and NextAttemptDelaySeconds
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SUBTYPE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
