@@ -1,4 +1,7 @@
-"""Every check of the project: `nox -s tests lint types docs`, plus `bench`, `smoke` and `fuzz`."""
+"""Every check of the project: `nox -s tests lint types docs`, plus `bench`, `smoke` and `fuzz`.
+
+`tests` runs once per supported Python (`tests-3.11`, `tests-3.12`, `tests-3.13`).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,12 @@ nox.options.reuse_existing_virtualenvs = True
 
 SOURCES = ["durable_async", "tests", "examples", "benchmarks", "conformance", "noxfile.py"]
 
+# Every Python the package supports: `nox -s tests` runs the suite on each one found
+# (`tests-3.11`, `tests-3.12`, `tests-3.13`); `nox -s tests-3.13` runs one.
+PYTHONS = ["3.11", "3.12", "3.13"]
 
-@nox.session
+
+@nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """Run the test suite."""
     session.install("-e", ".[test]")

@@ -1,4 +1,9 @@
-"""An order workflow: an async step, a durable wait, and a step raced against a cool-off wait."""
+"""An order workflow: an async step, a durable wait, and a step raced against a cool-off wait.
+
+Run it on the embedded backend:
+
+    durable-async run examples/order.py:handler --input '{"sku": "a-1"}'
+"""
 
 from __future__ import annotations
 
