@@ -144,6 +144,12 @@ class DurablePlugin:
     def on_attempt_end(self, event: AttemptEnd) -> Any:
         """A step attempt ended."""
 
+    def trace_header(self, execution_arn: str) -> str | None:
+        """The X-Ray trace header (`XAmznTraceId`) a chained invoke of `execution_arn` should
+        carry, or `None` to leave it to others (by default, Lambda's `_X_AMZN_TRACE_ID`). A
+        tracing plugin returns its current span's context here. Must not block."""
+        return None
+
 
 class PluginSet:
     """Calls hooks on every plugin, isolating their failures."""
@@ -188,6 +194,14 @@ class PluginSet:
         """Wait, at most `DRAIN_SECONDS`, for async hooks still running."""
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=DRAIN_SECONDS)
+
+    def trace_header(self, execution_arn: str) -> str | None:
+        """The first trace header a plugin gives for a chained invoke (failures ignored)."""
+        for plugin in self.plugins:
+            header = self._call(plugin, "trace_header", execution_arn)
+            if isinstance(header, str) and header:
+                return header
+        return None
 
     @staticmethod
     def _call(plugin: DurablePlugin, hook: str, event: object) -> Any:

@@ -67,9 +67,12 @@ async def run_invoke(
             chained_invoke_options=ChainedInvokeOptions(
                 function_name=function_name,
                 tenant_id=tenant_id,
-                # The invocation's trace, which Lambda's Python runtime keeps in the
-                # environment: the invoked function's execution continues it.
-                x_amzn_trace_id=os.environ.get("_X_AMZN_TRACE_ID") or None,
+                # The invocation's trace (a tracing plugin's span, else what Lambda's Python
+                # runtime keeps in the environment): the invoked function's execution
+                # continues it.
+                x_amzn_trace_id=op.runtime.plugins.trace_header(op.runtime.arn)
+                or os.environ.get("_X_AMZN_TRACE_ID")
+                or None,
             ),
         )
     if not state.status.is_terminal:
