@@ -10,6 +10,7 @@ model and holds the table to it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 __all__ = [
@@ -17,12 +18,16 @@ __all__ = [
     "CHECKPOINT_TOKEN",
     "EXECUTION_INPUT_BYTES",
     "EXECUTION_NAME",
+    "FUNCTION_NAME",
+    "FUNCTION_NAME_PATTERN",
     "LIMITS",
     "OPERATION_ID",
     "OPERATION_NAME",
     "OPERATION_PAYLOAD_BYTES",
     "OPERATION_SUB_TYPE",
     "PAGE_ITEMS",
+    "TENANT_ID",
+    "TENANT_ID_PATTERN",
     "TRACE_HEADER",
     "WAIT_SECONDS",
     "Limit",
@@ -59,6 +64,17 @@ CALLBACK_TIMEOUT_SECONDS = Limit(
     "CallbackOptionsTimeoutSecondsInteger", 99_999_999, 99_999_999, "seconds"
 )
 PAGE_ITEMS = Limit("ItemCount", 1000, 1000, "items")
+FUNCTION_NAME = Limit("NamespacedFunctionName", 256, 256, "characters")
+TENANT_ID = Limit("TenantId", 256, 256, "characters")
+
+FUNCTION_NAME_PATTERN = re.compile(
+    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?"
+    r"(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?"
+)
+"""`NamespacedFunctionName`'s pattern in the model: a name, a partial or full ARN, and an
+optional version or alias."""
+TENANT_ID_PATTERN = re.compile(r"[a-zA-Z0-9\._:\/=+\-@ ]+")
+"""`TenantId`'s pattern in the model."""
 
 LIMITS = (
     OPERATION_PAYLOAD_BYTES,
@@ -72,5 +88,7 @@ LIMITS = (
     WAIT_SECONDS,
     CALLBACK_TIMEOUT_SECONDS,
     PAGE_ITEMS,
+    FUNCTION_NAME,
+    TENANT_ID,
 )
 """Every limit, for the test that holds the table to the model."""

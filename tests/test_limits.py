@@ -56,3 +56,48 @@ async def test_a_callback_timeout_may_go_to_the_models_bound_and_no_further() ->
     assert refused.result == (
         "callback timeout must be between 1 and 99999999 seconds, got 100000000"
     )
+
+
+def test_the_name_patterns_are_the_models() -> None:
+    from durable_async._limits import FUNCTION_NAME_PATTERN, TENANT_ID_PATTERN
+
+    assert FUNCTION_NAME_PATTERN.pattern == SHAPES["NamespacedFunctionName"]["pattern"]
+    assert TENANT_ID_PATTERN.pattern == SHAPES["TenantId"]["pattern"]
+
+
+@pytest.mark.parametrize(
+    ("function_name", "tenant_id", "says"),
+    [
+        ("bad name", None, "invoke function name 'bad name' is not one the service accepts"),
+        ("", None, "invoke function name must be a string of 1 to 256 characters"),
+        ("f" * 257, None, "invoke function name must be a string of 1 to 256 characters"),
+        ("target", "tenant\n1", "invoke tenant id 'tenant\\n1' is not one the service accepts"),
+    ],
+)
+async def test_an_invoke_the_service_would_refuse_fails_at_the_call(
+    function_name: str, tenant_id: str | None, says: str
+) -> None:
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> str:
+        try:
+            ctx.invoke(function_name, None, tenant_id=tenant_id)
+        except ValidationError as exc:
+            return str(exc)
+        return "accepted"
+
+    result = await LocalRunner(handler, unawaited="ignore").run()
+    assert result.result.startswith(says)
+    assert len(result.operations) == 1  # nothing was checkpointed
+
+
+async def test_names_partial_and_full_arns_with_versions_are_accepted() -> None:
+    names = ["target", "target:2", "target:live", "123456789012:function:target"]
+    names.append("arn:aws:lambda:us-east-1:123456789012:function:target:$LATEST")
+
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> list[str]:
+        for name in names:
+            ctx.invoke(name, None, tenant_id="tenant-1").close()
+        return names
+
+    assert (await LocalRunner(handler).run()).result == names

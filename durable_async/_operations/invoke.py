@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
-from .._errors import InvokeError
+from .._errors import InvokeError, ValidationError
 from .._lifecycle import OperationHandle, ended
+from .._limits import FUNCTION_NAME, FUNCTION_NAME_PATTERN, TENANT_ID, TENANT_ID_PATTERN, Limit
 from .._models import ChainedInvokeOptions, OperationAction, OperationStatus, OperationType
 from .._operation import DurableOperation
 from .._scope import IdScope
@@ -25,7 +27,15 @@ def invoke_operation(
     payload_serdes: Serdes | None,
     result_serdes: Serdes | None,
 ) -> DurableOperation[Any]:
-    """A CHAINED_INVOKE of `scope` calling `function_name` with `payload`."""
+    """A CHAINED_INVOKE of `scope` calling `function_name` with `payload`; the function name
+    and tenant id are checked now, as the service would check them.
+
+    Raises:
+        ValidationError: the function name or tenant id is one the service refuses.
+    """
+    _check(function_name, FUNCTION_NAME, FUNCTION_NAME_PATTERN, "function name")
+    if tenant_id is not None:
+        _check(tenant_id, TENANT_ID, TENANT_ID_PATTERN, "tenant id")
     default = scope.runtime.serdes
     return scope.operation(
         OperationType.CHAINED_INVOKE,
@@ -41,6 +51,15 @@ def invoke_operation(
             result_serdes=result_serdes or default,
         ),
     )
+
+
+def _check(value: object, limit: Limit, pattern: re.Pattern[str], what: str) -> None:
+    if not isinstance(value, str) or not 1 <= len(value) <= limit.max:
+        raise ValidationError(
+            f"invoke {what} must be a string of 1 to {limit.max} characters, got {value!r:.80}"
+        )
+    if pattern.fullmatch(value) is None:
+        raise ValidationError(f"invoke {what} {value!r:.80} is not one the service accepts")
 
 
 def _or_null(payload: str | None) -> str:
