@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
@@ -26,6 +25,7 @@ from ._models import (
 )
 from ._next_event import NextEvent, SkipToNextEvent
 from ._run_result import RunningExecution, RunResult
+from ._targets import call_plain
 from ._unawaited import UnawaitedOperation, unawaited_error, warn_unawaited
 
 __all__ = ["LocalRunner"]
@@ -387,27 +387,8 @@ class LocalRunner:
                 self._stuck[request.caller_arn] = exc
                 raise
             return self.backend.invoke_outcome(event.durable_execution_arn)
-        return await self._call_plain(name, target, json.loads(payload) if payload else None)
-
-    async def _call_plain(
-        self, name: str, target: Callable[[Any], Any], value: Any
-    ) -> InvokeOutcome:
-        """Call a plain target with the decoded payload (through `around`, if given)."""
-
-        async def call() -> Any:
-            result = target(value)
-            return await result if inspect.isawaitable(result) else result
-
-        try:
-            if self.around is None:
-                result = await call()
-            else:
-                result = await self.around(Invocation(name, value, durable=False), call)
-        except FunctionError as exc:
-            return InvokeOutcome(
-                error=ErrorObject(error_type=exc.error_type, error_message=exc.message)
-            )
-        return InvokeOutcome(result=json.dumps(result))
+        value = json.loads(payload) if payload else None
+        return await call_plain(self.around, name, target, value)
 
 
 def _ignore(operations: Sequence[UnawaitedOperation]) -> None:

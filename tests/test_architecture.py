@@ -26,6 +26,7 @@ TOOLS = {
     "_next_event",
     "_answers",
     "_always_replay",
+    "_targets",
 }  # what users run or test with; the runtime uses none
 
 
