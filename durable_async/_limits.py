@@ -2,10 +2,12 @@
 and the one the SDK checks before anything is sent.
 
 They differ in one place. The model types every operation payload (`OperationPayload`) as a
-string of up to 6 MiB, but the service refuses a checkpoint carrying one over 256 KiB, which is
-what the SDK checks; a child context's larger result is checkpointed with `ReplayChildren`
-instead (see `_operations/child.py`). `tests/test_limits.py` reads the installed botocore's
-model and holds the table to it.
+string of up to 6 MiB, and its documentation of `OperationUpdate.Payload` bounds it by
+operation type (`PAYLOAD_BYTES`): 256 KiB for a step, context, wait or callback, 1 MiB for a
+chained invoke, 6 MiB for a synchronous execution's result (1 MiB for an `Event` one). The SDK
+checks the bound of the operation's type; a child context's larger result is checkpointed with
+`ReplayChildren` instead (see `_operations/child.py`). `tests/test_limits.py` reads the
+installed botocore's model, bounds and documentation alike, and holds the table to it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ __all__ = [
     "OPERATION_NAME",
     "OPERATION_PAYLOAD_BYTES",
     "OPERATION_SUB_TYPE",
+    "PAYLOAD_BYTES",
     "PAGE_ITEMS",
     "TENANT_ID",
     "TENANT_ID_PATTERN",
@@ -75,6 +78,17 @@ FUNCTION_NAME_PATTERN = re.compile(
 optional version or alias."""
 TENANT_ID_PATTERN = re.compile(r"[a-zA-Z0-9\._:\/=+\-@ ]+")
 """`TenantId`'s pattern in the model."""
+
+PAYLOAD_BYTES = {
+    "STEP": 256 * 1024,
+    "CONTEXT": 256 * 1024,
+    "WAIT": 256 * 1024,
+    "CALLBACK": 256 * 1024,
+    "CHAINED_INVOKE": 1024 * 1024,
+    "EXECUTION": 6 * 1024 * 1024,
+}
+"""The payload bound of each operation type, as the model documents it (the EXECUTION one is a
+synchronous invocation's)."""
 
 LIMITS = (
     OPERATION_PAYLOAD_BYTES,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +102,29 @@ async def test_names_partial_and_full_arns_with_versions_are_accepted() -> None:
         return names
 
     assert (await LocalRunner(handler).run()).result == names
+
+
+def test_the_payload_bound_of_each_operation_type_is_the_models() -> None:
+    from durable_async._limits import PAYLOAD_BYTES
+
+    doc = SHAPES["OperationUpdate"]["members"]["Payload"]["documentation"]
+    documented: dict[str, int] = {}
+    parts = re.split(r"(\d+) (MB|KB) for ", doc)  # text, then (size, unit, text) for each bound
+    for at in range(1, len(parts), 3):
+        size, unit, text = parts[at : at + 3]
+        for kind in re.findall(r"<code>(\w+)</code>", text):
+            # the first bound named for a type (a synchronous EXECUTION's, for that type)
+            documented.setdefault(kind, int(size) * (1024 * 1024 if unit == "MB" else 1024))
+    assert documented == PAYLOAD_BYTES
+
+
+async def test_a_chained_invoke_payload_may_pass_256_kib_up_to_its_own_bound() -> None:
+    @durable_execution
+    async def handler(event: int, ctx: DurableContext) -> Any:
+        return await ctx.invoke("size", "x" * event, name="big")
+
+    for size, accepted in ((700 * 1024, True), (1024 * 1024, False)):
+        runner = LocalRunner(handler)
+        runner.register("size", len)
+        result = await runner.run(size)
+        assert (result.result == size) is accepted, result.error

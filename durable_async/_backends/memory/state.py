@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..._errors import CheckpointRejectedError
-from ..._limits import OPERATION_PAYLOAD_BYTES
+from ..._limits import OPERATION_PAYLOAD_BYTES, PAYLOAD_BYTES
 from ..._models import (
     CallbackDetails,
     ChainedInvokeDetails,
@@ -261,10 +261,9 @@ class ExecutionRecord:
         if u.sub_type is not None and not _SUBTYPE.match(u.sub_type):
             raise reject(f"Invalid SubType {u.sub_type!r} for operation {u.id}")
         size = len(u.payload.encode()) if u.payload is not None else 0
-        if u.type is not _T.EXECUTION and size > MAX_PAYLOAD_BYTES:
-            raise reject(
-                f"Payload of operation {u.id} is {size} bytes; the limit is {MAX_PAYLOAD_BYTES}"
-            )
+        limit = PAYLOAD_BYTES[u.type.value]
+        if u.type is not _T.EXECUTION and size > limit:
+            raise reject(f"Payload of operation {u.id} is {size} bytes; the limit is {limit}")
         if u.parent_id is not None and u.parent_id not in self.ops:
             raise reject(f"Operation {u.id} names an unknown parent {u.parent_id}")
         cur = self.ops.get(u.id)
