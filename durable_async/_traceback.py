@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from types import TracebackType
 
 __all__ = [
+    "is_plumbing",
     "MAX_CHAINED",
     "MAX_ENTRY_BYTES",
     "MAX_MESSAGE_BYTES",
@@ -76,7 +77,7 @@ def clip_stack(entries: list[str] | None) -> list[str]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _internal(filename: str) -> bool:
+def is_plumbing(filename: str) -> bool:
     """Whether frames of `filename` are plumbing: this package, anyio, the standard library
     (asyncio, threading, concurrent.futures, ...) or a frozen bootstrap module."""
     if filename.startswith(("<frozen ", _PACKAGE)):
@@ -109,7 +110,7 @@ def _frames(tb: TracebackType | None, *, fallback: bool) -> list[_Frame]:
         frames.append((code.co_filename, tb.tb_lineno, code.co_name))
         tb = tb.tb_next
     frames.reverse()
-    user = [frame for frame in frames if not _internal(frame[0])]
+    user = [frame for frame in frames if not is_plumbing(frame[0])]
     return user if user or not fallback else frames
 
 

@@ -8,18 +8,17 @@ import importlib.util
 import inspect
 import os
 import sys
-import sysconfig
 import traceback
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any
 
 from .._handler import DurableHandler, durable_execution
+from .._traceback import is_plumbing
 
 __all__ = ["CliError", "UserCodeError", "load_handler", "user_frames", "where"]
 
 _PACKAGE = str(Path(__file__).resolve().parent.parent) + os.sep
-_NOT_USERS = (_PACKAGE, os.path.join(sysconfig.get_paths()["stdlib"], ""))
 
 
 class CliError(Exception):
@@ -49,14 +48,9 @@ def _relative(file: str) -> str:
 
 
 def user_frames(tb: TracebackType | None) -> list[str]:
-    """The frames of a traceback that are the user's: neither the standard library's (the
-    import machinery) nor ours."""
-    frames = [
-        frame
-        for frame in traceback.extract_tb(tb)
-        if not frame.filename.startswith("<frozen")
-        and not os.path.abspath(frame.filename).startswith(_NOT_USERS)
-    ]
+    """The frames of a traceback that are the user's, outermost first: what recorded stack
+    traces leave out (the import machinery, the standard library, ours) is left out here too."""
+    frames = [frame for frame in traceback.extract_tb(tb) if not is_plumbing(frame.filename)]
     for frame in frames:
         frame.filename = _relative(frame.filename)
     return traceback.format_list(frames)
