@@ -18,8 +18,6 @@ __all__ = [
     "CallbackAnswer",
     "CallbacksPendingError",
     "OnCallback",
-    "answer_callbacks",
-    "pending_callbacks",
     "scripted",
     "settle_callbacks",
 ]
@@ -101,15 +99,6 @@ def describe(op: Operation) -> str:
     return f"{op.name or '(unnamed)'} (callback id {details.callback_id if details else None})"
 
 
-def pending_callbacks(backend: MemoryBackend, arn: str) -> list[Operation]:
-    """The callbacks of execution `arn` that wait for an answer, in the order they started."""
-    return [
-        op
-        for op in backend.operations(arn)
-        if op.type is OperationType.CALLBACK and op.status is OperationStatus.STARTED
-    ]
-
-
 async def settle_callbacks(
     backend: MemoryBackend,
     arn: str,
@@ -123,36 +112,35 @@ async def settle_callbacks(
     Raises:
         CallbacksPendingError: none was answered, and nothing else can (`can_wait` false).
     """
-    if backend.next_wake_time(arn, callbacks=False) is not None or not _only_callbacks(
-        backend, arn
-    ):
+    if backend.next_wake_time(arn, callbacks=False) is not None:
         return False
-    if on_callback is not None and await answer_callbacks(backend, arn, on_callback):
+    operations = backend.operations(arn)
+    if any(_started(op, OperationType.CHAINED_INVOKE) for op in operations):
+        return False  # a chained invoke's target runs: its result will come
+    pending = [op for op in operations if _started(op, OperationType.CALLBACK)]
+    if not pending:
+        return False
+    if on_callback is not None and await _answer(backend, arn, pending, on_callback):
         return True
     if not can_wait:
-        raise CallbacksPendingError(pending_callbacks(backend, arn))
+        raise CallbacksPendingError(pending)
     return False
 
 
-def _only_callbacks(backend: MemoryBackend, arn: str) -> bool:
-    """Whether the execution waits on callbacks and on nothing else the runner drives (a
-    chained invoke's target, say)."""
-    ops = backend.operations(arn)
-    return any(
-        op.type is OperationType.CALLBACK and op.status is OperationStatus.STARTED for op in ops
-    ) and not any(
-        op.type is OperationType.CHAINED_INVOKE and op.status is OperationStatus.STARTED
-        for op in ops
-    )
+def _started(op: Operation, kind: OperationType) -> bool:
+    return op.type is kind and op.status is OperationStatus.STARTED
 
 
-async def answer_callbacks(
-    backend: MemoryBackend, arn: str, on_callback: Callable[[Operation], Any]
+async def _answer(
+    backend: MemoryBackend,
+    arn: str,
+    pending: Sequence[Operation],
+    on_callback: Callable[[Operation], Any],
 ) -> bool:
     """Ask `on_callback` about each waiting callback and apply the answers; whether any was
     answered."""
     answered = False
-    for op in pending_callbacks(backend, arn):
+    for op in pending:
         answer = on_callback(op)
         if inspect.isawaitable(answer):
             answer = await answer
