@@ -7,16 +7,15 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._ids import operation_id
 from .._models import ErrorObject, Operation, OperationStatus, OperationType
 from .._run_result import RunResult
+from .._run_view import attempts, item_indexes, operation_error
 
 __all__ = [
     "TIMES_NOTE",
     "format_error",
     "format_history",
     "format_report",
-    "operation_error",
     "to_json",
 ]
 
@@ -32,22 +31,7 @@ _COLOURS = {
     OperationStatus.STOPPED: "31",
     OperationStatus.CANCELLED: "33",
 }
-_ITEM_SUB_TYPES = frozenset({"MapIteration", "ParallelBranch"})
 _ERROR_WIDTH = 70
-
-
-def operation_error(op: Operation) -> ErrorObject | None:
-    """The error the operation recorded, whatever its type."""
-    for details in (
-        op.step_details,
-        op.context_details,
-        op.callback_details,
-        op.chained_invoke_details,
-    ):
-        error = getattr(details, "error", None)
-        if error is not None:
-            return error  # type: ignore[no-any-return]
-    return None
 
 
 def _seconds(seconds: float | None) -> str:
@@ -67,15 +51,10 @@ def _simulated(op: Operation) -> float | None:
 
 
 def _attempt(op: Operation) -> str:
-    """The attempt a step is on (or ended with), counting from 1.
-
-    The service's `StepDetails.attempt` counts the attempts that ended in a retry; the one
-    running, or the one that ended the step, is the next.
-    """
+    """The attempt a step is on, or ended with, counting from 1 (see `attempts`)."""
     if op.type is not OperationType.STEP or op.step_details is None:
         return "-"
-    done = op.step_details.attempt or 0
-    return str(done + 1 if op.status.is_terminal or op.status is OperationStatus.STARTED else done)
+    return str(attempts(op))
 
 
 def _kind(op: Operation) -> str:
@@ -92,14 +71,13 @@ def _tree(operations: Sequence[Operation]) -> list[tuple[Operation, int, str]]:
     for op in operations:
         parent = op.parent_id if op.parent_id in ids else None
         children.setdefault(parent, []).append(op)
+    index = item_indexes(operations)
     out: list[tuple[Operation, int, str]] = []
 
     def visit(parent: str | None, depth: int) -> None:
-        kids = children.get(parent, [])
-        index = {operation_id(parent, i): i for i in range(len(kids) + 1)} if parent else {}
-        for op in kids:
+        for op in children.get(parent, []):
             label = op.name or "-"
-            if op.sub_type in _ITEM_SUB_TYPES and op.id in index:
+            if op.id in index:
                 label = f"[{index[op.id]}] {op.name}" if op.name else f"[{index[op.id]}]"
             out.append((op, depth, label))
             visit(op.id, depth + 1)

@@ -25,7 +25,6 @@ __all__ = [
     "operation_paths",
 ]
 
-_ITEM_SUB_TYPES: Final = frozenset({"MapIteration", "ParallelBranch"})
 _LISTED: Final = 40  # operations a lookup error lists before it cuts the list short
 _SHOWN: Final = 300  # characters of a value a message shows
 
@@ -164,20 +163,22 @@ def assert_operation(
         AssertionError: listing every expectation that does not hold, with what was found.
     """
     from .._models import OperationStatus
+    from .._run_view import attempts as attempts_of
+    from .._run_view import operation_error
 
     op = find_operation(run, path)
     wrong: list[str] = []
     if status is not None and op.status != OperationStatus(status):
         found = op.status.value
-        error = _operation_error(op)
+        error = operation_error(op)
         if error is not None:
             found += f" with {_error_text(error)}"
         wrong.append(f"status: expected {OperationStatus(status).value}, found {found}")
     if attempts is not None:
         if op.type != "STEP":
             wrong.append(f"attempts: expected {attempts}, but only steps have attempts")
-        elif _attempts(op) != attempts:
-            wrong.append(f"attempts: expected {attempts}, found {_attempts(op)}")
+        elif attempts_of(op) != attempts:
+            wrong.append(f"attempts: expected {attempts}, found {attempts_of(op)}")
     if result is not _MISSING:
         has, value = _operation_result(op)
         if not has:
@@ -186,7 +187,7 @@ def assert_operation(
             wrong.append(f"result: expected {_show(result)}, found {_show(value)}")
     expected_type = _type_name(error_type)
     if expected_type is not None:
-        error = _operation_error(op)
+        error = operation_error(op)
         if error is None:
             wrong.append(f"error type: expected {expected_type}, found no error")
         elif error.error_type != expected_type:
@@ -227,7 +228,9 @@ def assert_ran_once(run: RunResult, path: str, /) -> Operation:
             interrupted += ended_while_open
             ended_while_open = 0
             running = False
-    tried = _attempts(op)
+    from .._run_view import attempts as attempts_of
+
+    tried = attempts_of(op)
     if starts == 1 and tried == 1 and interrupted == 0:
         return op
     found = (
@@ -250,22 +253,11 @@ def assert_ran_once(run: RunResult, path: str, /) -> Operation:
 
 def _path_table(result: RunResult) -> list[tuple[Operation, list[str]]]:
     """Each operation (but the EXECUTION one) with the paths it answers to, its own first."""
-    from .._ids import operation_id
+    from .._run_view import item_indexes
 
     ops = [op for op in result.operations if op.type != "EXECUTION"]
     by_id = {op.id: op for op in ops}
-    children: dict[str, list[Operation]] = {}
-    for op in ops:
-        if op.parent_id is not None:
-            children.setdefault(op.parent_id, []).append(op)
-    # An item's id is derived from its 0-based index in the batch (see `_ids`), and an item
-    # starts only once the ones before it have, so its index is below the batch's child count.
-    index_of: dict[str, int] = {}
-    for parent, kids in children.items():
-        items = [op for op in kids if op.type == "CONTEXT" and op.sub_type in _ITEM_SUB_TYPES]
-        if items:
-            ids = {operation_id(parent, i): i for i in range(len(kids))}
-            index_of.update((op.id, ids[op.id]) for op in items if op.id in ids)
+    index_of = item_indexes(ops)
 
     paths: dict[str, list[str]] = {}
 
@@ -309,13 +301,6 @@ def _kind(op: Operation) -> str:
     return f"{kind} {op.sub_type}" if op.sub_type and op.sub_type.upper() != kind else kind
 
 
-def _attempts(op: Operation) -> int:
-    """A step's attempts so far: those that ended in a retry, plus the last one unless the
-    step is waiting for its next attempt."""
-    retried = (op.step_details.attempt if op.step_details else 0) or 0
-    return retried if op.status in ("PENDING", "READY") else retried + 1
-
-
 def _details(op: Operation) -> Any:
     return op.step_details or op.context_details or op.callback_details or op.chained_invoke_details
 
@@ -329,11 +314,6 @@ def _operation_result(op: Operation) -> tuple[bool, Any]:
         return True, json.loads(payload)
     except ValueError:
         return True, payload
-
-
-def _operation_error(op: Operation) -> ErrorObject | None:
-    error: ErrorObject | None = getattr(_details(op), "error", None)
-    return error
 
 
 def _type_name(error_type: str | type[BaseException] | None) -> str | None:
