@@ -14,7 +14,6 @@ from ._backends.memory.invokes import InvokeOutcome, InvokeRequest
 from ._backends.memory.service import MemoryBackend
 from ._backends.protocol import Backend
 from ._errors import BackendUnavailableError, DurableError, InvocationDeadlineError
-from ._handler import DurableHandler
 from ._invocations import Around, FunctionError, Invocation, LocalLambdaContext
 from ._models import (
     ErrorObject,
@@ -25,12 +24,12 @@ from ._models import (
 )
 from ._next_event import NextEvent, SkipToNextEvent
 from ._run_result import RunningExecution, RunResult
-from ._targets import call_plain
+from ._targets import DurableTarget, call_plain
 from ._unawaited import UnawaitedOperation, unawaited_error, warn_unawaited
 
 __all__ = ["LocalRunner"]
 
-Target = DurableHandler[Any, Any] | Callable[[Any], Any]
+Target = DurableTarget | Callable[[Any], Any]
 
 _RETRIED = (BackendUnavailableError, InvocationDeadlineError)
 """What Lambda retries: the invocation raised because the service or the time ran out."""
@@ -102,7 +101,7 @@ class LocalRunner:
 
     def __init__(
         self,
-        handler: DurableHandler[Any, Any],
+        handler: DurableTarget,
         *,
         backend: MemoryBackend | FaultyBackend | None = None,
         max_invocations: int = 1000,
@@ -264,6 +263,9 @@ class LocalRunner:
                     break
                 if backend.changes(arn) == changes:
                     await self._next_event(arn)
+                if not self._running(arn):  # stopped while it waited
+                    output = None
+                    break
             elif error is not None:  # Lambda invokes again, unless it gives up
                 failed += 1
                 in_a_row += 1
@@ -280,8 +282,11 @@ class LocalRunner:
         result = summary.get("Result")
         if output is None:
             failure = summary.get("Error")
+            ok = summary["Status"] == "SUCCEEDED"
             output = InvocationOutput(
-                status=InvocationStatus(summary["Status"]),
+                # A stopped (or timed-out) execution did not succeed: it ended FAILED, with
+                # the error it was stopped with.
+                status=InvocationStatus.SUCCEEDED if ok else InvocationStatus.FAILED,
                 error=ErrorObject.model_validate(failure) if failure else None,
             )
         return RunResult(
@@ -347,6 +352,26 @@ class LocalRunner:
             call.fault == "stale_token" for call in wire.calls[calls:]
         )
 
+    def _sibling(self, name: str, target: DurableTarget) -> LocalRunner:
+        """A runner of `target` (registered as `name`) on this runner's backend, with its
+        settings, functions and bookkeeping: executions either one drives wait for each other's
+        invocations and report unawaited operations as one run."""
+        runner = LocalRunner(
+            target,
+            backend=self.backend,
+            max_invocations=self.max_invocations,
+            unawaited=self.unawaited,
+            around=self.around,
+            next_event=self.next_event,
+            max_failed_invocations=self.max_failed_invocations,
+            on_callback=self.on_callback,
+        )
+        runner.functions, runner._function = self.functions, name
+        runner._waits_for_answers = self._waits_for_answers
+        runner._unawaited_by_arn, runner._idle = self._unawaited_by_arn, self._idle
+        runner._stuck, runner._answerable = self._stuck, self._answerable
+        return runner
+
     async def _invoke(self, request: InvokeRequest) -> InvokeOutcome:
         """Run a chained invoke's target, once the invocation that asked for it has ended."""
         idle = self._idle.get(request.caller_arn)
@@ -361,23 +386,10 @@ class LocalRunner:
                     error_message=f"function {name!r} is not registered with the local runner",
                 )
             )
-        if isinstance(target, DurableHandler):
-            child = LocalRunner(
-                target,
-                backend=self.backend,
-                unawaited=self.unawaited,
-                around=self.around,
-                next_event=self.next_event,
-                max_failed_invocations=self.max_failed_invocations,
-                on_callback=self.on_callback,
-            )
-            child.functions, child._function = self.functions, name
-            child._waits_for_answers = self._waits_for_answers
-            # Grandchildren find their caller's unawaited list and wait for its invocations.
-            child._unawaited_by_arn, child._idle = self._unawaited_by_arn, self._idle
-            child._stuck = self._stuck
+        if isinstance(target, DurableTarget):
+            child = self._sibling(name, target)
             event = self.backend.start_execution(
-                input_payload=payload or "null", invoked_by=request
+                input_payload=payload or "null", invoked_by=request, function_name=name
             )
             caller = self._unawaited_by_arn.get(request.caller_arn)
             answerable = self._answerable.get(request.caller_arn, True)

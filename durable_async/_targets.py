@@ -7,13 +7,34 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ._backends.memory.invokes import InvokeOutcome
 from ._invocations import Around, FunctionError, Invocation
-from ._models import ErrorObject
+from ._models import ErrorObject, InvocationInput, InvocationOutput
 
-__all__ = ["call_plain"]
+if TYPE_CHECKING:
+    from ._backends.protocol import Backend
+    from ._handler import UnawaitedReport
+
+__all__ = ["DurableTarget", "call_plain"]
+
+
+@runtime_checkable
+class DurableTarget(Protocol):
+    """A durable function as a local run invokes it: a `@durable_execution` handler, or a
+    stand-in with its `invoke_output` (the local server's handlers of other SDKs)."""
+
+    async def invoke_output(
+        self,
+        event: InvocationInput,
+        lambda_context: Any = None,
+        *,
+        backend: Backend | None = None,
+        _report_unawaited: UnawaitedReport | None = None,
+    ) -> InvocationOutput:
+        """Run one invocation of the function with `event`; return its output."""
+        ...
 
 
 async def call_plain(

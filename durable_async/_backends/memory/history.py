@@ -39,6 +39,10 @@ class HistoryRecorder:
 
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
+        self.saved = 0
+        """How many events (the first ones) a persistent backend has saved."""
+        self.changed: set[int] = set()
+        """Indexes of saved events mutated since (see `ExecutionRecord.link_child`)."""
 
     def record(
         self, op: Operation, suffix: str, when: float, details: dict[str, Any] | None = None

@@ -108,19 +108,24 @@ class MemoryBackend:
         name: str | None = None,
         input_payload: str | None = None,
         invoked_by: InvokeRequest | None = None,
+        function_name: str = "local",
     ) -> InvocationInput:
         """Create an execution and return the event of its first invocation.
 
         `input` is JSON-encoded unless `input_payload` gives the raw payload. `invoked_by` makes
         it the child execution of a chained invoke: the caller's history then names it.
+        `function_name` is the function the execution belongs to (its ARN names it).
         """
         n = next(self._seq)
         name = name or f"execution-{n}"
-        arn = f"arn:aws:lambda:local:000000000000:function:local/durable-execution/{name}/{n:08d}"
+        arn = (
+            f"arn:aws:lambda:local:000000000000:function:{function_name}"
+            f"/durable-execution/{name}/{n:08d}"
+        )
         exec_id = f"{n:08d}"
         raw = input_payload if input_payload is not None else json.dumps(input)
         now = self._clock.now()
-        ex = ExecutionRecord(arn=arn, name=name, start=now)
+        ex = ExecutionRecord(arn=arn, name=name, start=now, function_name=function_name)
         op = Operation(
             id=exec_id,
             type=OperationType.EXECUTION,
@@ -269,6 +274,25 @@ class MemoryBackend:
         ex, _ = self._callback(callback_id)
         ex.heartbeat(callback_id, self._clock.now())
 
+    def stop_execution(self, arn: str, error: ErrorObject | None = None) -> float:
+        """Stop a running execution (what `StopDurableExecution` does) and return when.
+
+        Its invocation in flight, if any, finds its token stale at its next checkpoint.
+
+        Raises:
+            CheckpointRejectedError: the execution is unknown, or has already ended
+                (`ResourceNotFoundException`, as the service answers).
+        """
+        ex = self._get(arn)
+        if ex.status != "RUNNING":
+            raise reject(
+                f"durable execution {arn!r} is already {ex.status}", "ResourceNotFoundException"
+            )
+        now = self._clock.now()
+        ex.close("STOPPED", now, result=None, err=error or ErrorObject())
+        self._notify(arn)
+        return now
+
     # -- chained invokes ---------------------------------------------------------------------
 
     def _dispatch_invoke(self, ex: ExecutionRecord, update: OperationUpdate) -> None:
@@ -350,12 +374,17 @@ class MemoryBackend:
         it to the moment it recorded its end (the runner's clock may skip; this does not)."""
         return {i: end - start for i, (start, end) in self._get(arn).wall.items() if end >= 0}
 
+    def executions(self) -> list[str]:
+        """The ARN of every execution, oldest first."""
+        return list(self._executions)
+
     def get_execution(self, arn: str) -> dict[str, Any]:
         """The execution's summary, as `GetDurableExecution` returns it."""
         ex = self._get(arn)
         out: dict[str, Any] = {
             "DurableExecutionArn": arn,
             "DurableExecutionName": ex.name,
+            "FunctionArn": f"arn:aws:lambda:local:000000000000:function:{ex.function_name}",
             "Status": ex.status,
             "StartTimestamp": h.timestamp(ex.start),
         }

@@ -74,6 +74,7 @@ class ExecutionRecord:
     arn: str
     name: str
     start: float
+    function_name: str = "local"
     token: str = ""
     ops: dict[str, Operation] = field(default_factory=dict)
     dirty: dict[str, Operation] = field(default_factory=dict)
@@ -88,6 +89,9 @@ class ExecutionRecord:
     error: ErrorObject | None = None
     end: float | None = None
     wall: dict[str, list[float]] = field(default_factory=dict)  # id -> [start, end] real time
+    # Ids of the operations stored or changed since a persistent backend last saved them, in
+    # the order they were first stored (an insertion-ordered set: new ids keep creation order).
+    unsaved: dict[str, None] = field(default_factory=dict, compare=False, repr=False)
 
     # -- bookkeeping ------------------------------------------------------------------------
 
@@ -95,6 +99,7 @@ class ExecutionRecord:
         """Store `op` as changed, and arm its timer if it has one."""
         self.ops[op.id] = op
         self.dirty[op.id] = op
+        self.unsaved[op.id] = None
         self._clock_wall(op)
         due = self.due(op)
         if due is not None:
@@ -186,26 +191,30 @@ class ExecutionRecord:
     def close(
         self, status: str, now: float, *, result: str | None, err: ErrorObject | None
     ) -> None:
-        """End the execution (once)."""
+        """End the execution (once) with `status`: SUCCEEDED, FAILED or STOPPED."""
         if self.status != "RUNNING":
             return
         self.status, self.result, self.error, self.end = status, result, err, now
         op = next(iter(self.ops.values()))
-        new = _S.SUCCEEDED if status == "SUCCEEDED" else _S.FAILED
+        new = _S(status)
         self.ops[op.id] = op.model_copy(update={"status": new, "end_timestamp": h.timestamp(now)})
+        self.unsaved[op.id] = None
         self._clock_wall(self.ops[op.id])
         if status == "SUCCEEDED":
             self.history.record(op, "Succeeded", now, {"Result": h.payload(result)})
         else:
-            self.history.record(op, "Failed", now, {"Error": h.error(err)})
+            self.history.record(op, _EVENT[new], now, {"Error": h.error(err)})
 
     # -- callbacks and invokes, completed from outside --------------------------------------
 
     def link_child(self, op_id: str, child_arn: str) -> None:
         """Name the execution a chained invoke started in its `ChainedInvokeStarted` event."""
-        for event in reversed(self.history.events):
+        events = self.history.events
+        for i in range(len(events) - 1, -1, -1):
+            event = events[i]
             if event["EventType"] == "ChainedInvokeStarted" and event["Id"] == op_id:
                 event["ChainedInvokeStartedDetails"]["DurableExecutionArn"] = child_arn
+                self.history.changed.add(i)
                 return
 
     def _callback_id(self, op: Operation) -> str | None:
@@ -244,6 +253,7 @@ class ExecutionRecord:
         """Push back a callback's heartbeat deadline."""
         op = self.callback_op(callback_id)
         self.callback_timers[op.id].last_beat = now
+        self.unsaved[op.id] = None  # its timers are saved with it
         due = self.due(op)
         if due is not None:
             heapq.heappush(self.timers, (due, op.id))
