@@ -1,0 +1,1 @@
+"""Tests of the local server behind `durable-async serve`: its viewer API and page."""
