@@ -12,7 +12,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from ._lineage import spawn
 
-__all__ = ["Clock", "Deadline", "ManualClock", "SystemClock", "run_until"]
+__all__ = ["Clock", "Deadline", "ManualClock", "SkippingClock", "SystemClock", "run_until"]
 
 T = TypeVar("T")
 
@@ -85,6 +85,42 @@ class ManualClock:
             _, _, fut = heapq.heappop(self._sleepers)
             if not fut.done():
                 fut.set_result(None)
+
+
+class SkippingClock:
+    """The wall clock, moved forward whenever a waiting execution has nothing to wait for but
+    time: the local server's `--skip-time` clock.
+
+    Time runs as on the wall clock; `advance_to()` jumps it forward (never back) and wakes the
+    sleepers that are then due, so the history's timestamps stay in order and durations stay
+    real, minus the time skipped.
+    """
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._moved: set[asyncio.Future[None]] = set()
+
+    def now(self) -> float:
+        """The wall clock plus the time skipped so far."""
+        return time.time() + self._offset
+
+    async def sleep_until(self, deadline: float) -> None:
+        """Return once `now() >= deadline`, by the wall clock or by a skip."""
+        loop = asyncio.get_running_loop()
+        while (delay := deadline - self.now()) > 0:
+            moved: asyncio.Future[None] = loop.create_future()
+            self._moved.add(moved)
+            try:
+                await asyncio.wait([moved], timeout=delay)
+            finally:
+                self._moved.discard(moved)
+
+    def advance_to(self, when: float) -> None:
+        """Jump forward to `when` (if it is ahead) and wake the sleepers."""
+        self._offset = max(self._offset, when - time.time())
+        for moved in list(self._moved):
+            if not moved.done():
+                moved.set_result(None)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ._backends.memory.service import MemoryBackend
-from ._clock import ManualClock
+from ._clock import ManualClock, SkippingClock
 
 __all__ = ["NextEvent", "SkipToNextEvent"]
 
@@ -21,7 +21,8 @@ class SkipToNextEvent:
     for something outside to happen.
 
     When the execution has a timer (a wait, a retry delay) and the backend's clock is a
-    `ManualClock`, the clock moves to the timer at once, so hours of waiting take no time.
+    `ManualClock` (or the local server's `SkippingClock`), the clock moves to the timer at
+    once, so hours of waiting take no time.
     Otherwise it waits for a change (a callback answered, a chained invoke's result) or for the
     next callback timeout to come due on the clock.
 
@@ -38,7 +39,7 @@ class SkipToNextEvent:
         """Return once execution `arn` should be invoked again."""
         clock = backend.clock
         wake = backend.next_wake_time(arn, callbacks=False)
-        if wake is not None and isinstance(clock, ManualClock):
+        if wake is not None and isinstance(clock, ManualClock | SkippingClock):
             clock.advance_to(wake)
             return
         waiters: list[asyncio.Future[Any]] = [backend.changed(arn)]

@@ -27,6 +27,8 @@ TOOLS = {
     "_answers",
     "_always_replay",
     "_targets",
+    "_server",
+    "server",
 }  # what users run or test with; the runtime uses none
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from .._handler import DurableHandler, durable_execution
 from .._traceback import is_plumbing
 
-__all__ = ["CliError", "UserCodeError", "load_handler", "user_frames", "where"]
+__all__ = ["CliError", "UserCodeError", "load_handler", "load_object", "user_frames", "where"]
 
 _PACKAGE = str(Path(__file__).resolve().parent.parent) + os.sep
 
@@ -63,6 +63,26 @@ def load_handler(target: str) -> DurableHandler[Any, Any]:
         CliError: the target is malformed, missing, or not a handler.
         UserCodeError: importing the user's module raised.
     """
+    handler = load_object(target)
+    if isinstance(handler, DurableHandler):
+        return handler
+    if inspect.iscoroutinefunction(inspect.unwrap(handler)):
+        return durable_execution(handler)
+    kind = "a plain (non-async) function" if callable(handler) else type(handler).__name__
+    path = target.rpartition(":")[0]
+    raise CliError(
+        f"{target} is {kind} ({where(handler) if callable(handler) else path}): a handler is "
+        "an `async def handler(event, ctx)` decorated with @durable_execution"
+    )
+
+
+def load_object(target: str) -> Any:
+    """Whatever `target` (`FILE.py:NAME` or `MODULE:NAME`) names.
+
+    Raises:
+        CliError: the target is malformed or missing.
+        UserCodeError: importing the user's module raised.
+    """
     path, sep, attr = target.rpartition(":")
     if not sep or not path or not attr:
         raise CliError(
@@ -75,15 +95,7 @@ def load_handler(target: str) -> DurableHandler[Any, Any]:
         found = [name for name, value in vars(module).items() if isinstance(value, DurableHandler)]
         hint = f"; durable handlers there: {', '.join(found)}" if found else ""
         raise CliError(f"{path} has no attribute {attr!r}{hint}")
-    if isinstance(handler, DurableHandler):
-        return handler
-    if inspect.iscoroutinefunction(inspect.unwrap(handler)):
-        return durable_execution(handler)
-    kind = "a plain (non-async) function" if callable(handler) else type(handler).__name__
-    raise CliError(
-        f"{target} is {kind} ({where(handler) if callable(handler) else path}): a handler is "
-        "an `async def handler(event, ctx)` decorated with @durable_execution"
-    )
+    return handler
 
 
 def _import_file(path: str) -> ModuleType:

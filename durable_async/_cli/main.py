@@ -1,4 +1,5 @@
-"""The `durable-async` command: run durable handlers locally on the embedded backend.
+"""The `durable-async` command: run durable handlers locally on the embedded backend, or serve
+them (`serve`).
 
 Exit status: 0 the execution SUCCEEDED, 1 it FAILED, 2 the command was called wrongly (or the
 user's module cannot be imported), 3 it is still pending (callbacks nothing answers, or a
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from .load import CliError
 from .run import run_command
+from .serve import add_serve_parser, serve_command
 from .show import runs_command, show_command
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "main"]
@@ -73,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     _output_options(show)
     runs = sub.add_parser("runs", help="list the kept runs")
     runs.add_argument("--last", type=int, default=20, help="how many (default 20)")
+    add_serve_parser(sub)
     return parser
 
 
@@ -84,7 +87,12 @@ def _output_options(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `durable-async` command; returns the exit status."""
     args = _parser().parse_args(argv)
-    command = {"run": run_command, "show": show_command, "runs": runs_command}[args.command]
+    command = {
+        "run": run_command,
+        "show": show_command,
+        "runs": runs_command,
+        "serve": serve_command,
+    }[args.command]
     try:
         return command(args)
     except CliError as exc:
