@@ -85,3 +85,11 @@ def bench(session: nox.Session) -> None:
     """The full benchmark suite against the reference SDKs (writes docs/benchmarks.md)."""
     session.install("-e", ".[test]")
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session
+def screenshot(session: nox.Session) -> None:
+    """Regenerate docs/img/server-viewer.png: the viewer's timeline, shot in the system's
+    headless Chromium (/usr/bin/chromium; Playwright downloads no browser)."""
+    session.install("-e", ".[test]", "playwright")
+    session.run("python", "-m", "tests.server.screenshot", "docs/img/server-viewer.png")
