@@ -8,9 +8,11 @@ every case ran, succeeded, and sent no fewer checkpoint calls than its updates r
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
+from pathlib import Path
 
-from . import cli, envs, plan, report
+from . import cli, envs, plan, report, server_start
 from .service import lower_bound_calls
 
 
@@ -52,6 +54,10 @@ def main() -> int:
             print(f"  {case.describe()}: {report.ms(s['wall'])} ms{calls}")
     ours_import = res.imports.get("ours", {}).get("summary", {})
     print(f"  B4 import durable_async: {ours_import.get('import_ms', float('nan')):.0f} ms")
+    with tempfile.TemporaryDirectory() as folder:
+        db = Path(folder) / "executions.db"
+        server_start.ours(db)  # creates the database
+        print(f"  server cold start to first answer: {server_start.ours(db) * 1000:.0f} ms")
     problems = check(records)
     for p in problems:
         print(f"smoke FAILED: {p}", file=sys.stderr)
