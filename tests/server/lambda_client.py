@@ -63,6 +63,13 @@ class Lambda:
                     return str(event["CallbackStartedDetails"]["CallbackId"])
             await asyncio.sleep(0.02)
 
+    async def suspended(self, arn: str) -> None:
+        """Wait until an invocation of the execution has ended (it suspended, say)."""
+        while True:
+            if any(e["EventType"] == "InvocationCompleted" for e in await self.events(arn)):
+                return
+            await asyncio.sleep(0.02)
+
     async def status(self, arn: str, until: set[str] | None = None) -> dict[str, Any]:
         """The execution's summary, once its status is in `until` (if given)."""
         while True:

@@ -6,6 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from botocore.exceptions import ClientError
@@ -123,6 +124,7 @@ async def test_refusals_carry_the_services_error_codes(tmp_path: Path) -> None:
                 "checkpoint_durable_execution", DurableExecutionArn=arn, CheckpointToken="old"
             )
         assert _code(stale) == "InvalidParameterValueException"
+        await client.suspended(arn)  # the stop then ends the history
         with pytest.raises(ClientError) as unknown_callback:
             await client.call("send_durable_execution_callback_heartbeat", CallbackId="nope")
         assert _code(unknown_callback) == "ResourceNotFoundException"
@@ -210,3 +212,27 @@ async def test_executions_survive_a_restart_and_their_callbacks_can_be_answered(
         later = await client.start("approval", {"amount": 6})
         assert later != arn
         await asyncio.sleep(0)
+
+
+async def test_concurrent_checkpoints_are_serialised_by_the_token_chain(tmp_path: Path) -> None:
+    import aiohttp
+
+    async with DurableServer({"approval": approval}, db=tmp_path / "x.db") as server:
+        client = Lambda(server.url)
+        arn = await client.start("approval", {"amount": 1})
+        await client.suspended(arn)  # on its callback: nothing moves the token but us
+        assert server.backend is not None
+        token = server.backend._executions[arn].token  # the suspended execution's token
+        path = f"{server.url}/2025-12-01/durable-executions/{quote(arn, safe='')}/checkpoint"
+
+        async def checkpoint(http: aiohttp.ClientSession, n: int) -> int:
+            update = {"Id": f"extra-{n}", "Type": "STEP", "Action": "START", "Name": f"extra-{n}"}
+            body = {"CheckpointToken": token, "Updates": [update]}
+            async with http.post(path, json=body) as answer:
+                return answer.status
+
+        async with aiohttp.ClientSession() as http:
+            statuses = await asyncio.gather(*(checkpoint(http, n) for n in range(10)))
+        assert sorted(statuses) == [200] + [400] * 9
+        names = [e.get("Name") for e in await client.events(arn) if e["EventType"] == "StepStarted"]
+        assert len([name for name in names if name and name.startswith("extra-")]) == 1
