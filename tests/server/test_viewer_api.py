@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -83,6 +84,10 @@ async def serve(keepalive: float = 15.0) -> AsyncIterator[Viewer]:
     backend.start_execution({"invoice": 7}, name="bill-7", function_name="billing")
     run = LocalRunner(approval, backend=backend).start({"amount": 12}, name="approve-12")
     await run.callback_id("approval")
+    while True:  # until the invocation that started the callback has ended (suspended)
+        if any(e["EventType"] == "InvocationCompleted" for e in backend.history(run.execution_arn)):
+            break
+        await asyncio.sleep(0.001)
     app = web.Application()
     add_viewer_routes(app, backend, feed, after_change=after_change, keepalive=keepalive)
     async with TestClient(TestServer(app)) as client:
