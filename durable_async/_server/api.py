@@ -174,7 +174,7 @@ class _Api:
             summary = self.backend.get_execution(arn)
             start = summary["StartTimestamp"].timestamp()
             if (
-                not summary["FunctionArn"].endswith(f":function:{function}")
+                self.backend.function_of(arn) != function
                 or (statuses and summary["Status"] not in statuses)
                 or (name is not None and summary["DurableExecutionName"] != name)
                 or (after is not None and start <= _parse_time(after))

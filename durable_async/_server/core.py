@@ -148,9 +148,7 @@ class ServerCore:
             return None
         for arn in self.backend.executions():
             summary = self.backend.get_execution(arn)
-            if summary["DurableExecutionName"] != name or not summary["FunctionArn"].endswith(
-                f":function:{function}"
-            ):
+            if summary["DurableExecutionName"] != name or self.backend.function_of(arn) != function:
                 continue
             details = self.backend.execution_op(arn).execution_details
             if (details.input_payload if details else None) != raw:
@@ -164,7 +162,7 @@ class ServerCore:
         """Invoke execution `arn` until it ends (its function must be served)."""
         if arn in self._drivers:
             return
-        function = self.backend.get_execution(arn)["FunctionArn"].rsplit(":", 1)[-1]
+        function = self.backend.function_of(arn)
         runner = self._runners.get(function)
         if runner is None:
             _log.warning("%s belongs to %r, which is not served: left as it is", arn, function)
@@ -180,11 +178,7 @@ class ServerCore:
 
     def resume_all(self) -> int:
         """Drive every running execution (after a restart); return how many."""
-        running = [
-            arn
-            for arn in self.backend.executions()
-            if self.backend.get_execution(arn)["Status"] == "RUNNING"
-        ]
+        running = self.backend.running()
         for arn in running:
             self.drive(arn)
         return len(running)

@@ -144,10 +144,6 @@ class PersistentBackend(MemoryBackend):
             for arn in itertools.islice(reversed(self._executions), len(self._executions) - before):
                 self._touch(arn)
 
-    def running(self) -> list[str]:
-        """The ARNs of the executions whose status is RUNNING, oldest first."""
-        return [arn for arn, ex in self._executions.items() if ex.status == "RUNNING"]
-
     @property
     def transactions(self) -> int:
         """How many write transactions have committed since `open` (for tests and stats)."""

@@ -222,11 +222,10 @@ def _summary(backend: MemoryBackend, arn: str) -> dict[str, Any]:
     start: dt.datetime = info["StartTimestamp"]
     end: dt.datetime | None = info.get("EndTimestamp")
     until = end if end is not None else _now(backend)
-    function_arn: str = info["FunctionArn"]
     return {
         "arn": arn,
         "name": info["DurableExecutionName"],
-        "function": function_arn.rsplit(":function:", 1)[-1],
+        "function": backend.function_of(arn),
         "status": info["Status"],
         "start": _iso(start),
         "end": _iso(end),

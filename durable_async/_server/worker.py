@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import dataclass
 from typing import Any
+
+from .._invocations import LocalLambdaContext
 
 __all__ = ["main"]
 
@@ -33,21 +36,9 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-class _Context:
-    """The Lambda context a subprocess invocation gets."""
-
-    def __init__(self, function_name: str, request_id: str) -> None:
-        from .._invocations import LocalLambdaContext
-
-        base = LocalLambdaContext(function_name, request_id)
-        self.function_name = base.function_name
-        self.aws_request_id = base.aws_request_id
-        self.function_version = base.function_version
-        self.memory_limit_in_mb = base.memory_limit_in_mb
-        self.invoked_function_arn = base.invoked_function_arn
-        self.log_group_name = base.log_group_name
-        self.log_stream_name = base.log_stream_name
-        self.tenant_id = base.tenant_id
+@dataclass(frozen=True)
+class _Context(LocalLambdaContext):
+    """The Lambda context a subprocess invocation gets: the local one, with Lambda's clock."""
 
     def get_remaining_time_in_millis(self) -> int:
         """Lambda's remaining time: the server's function timeout bounds it."""

@@ -378,6 +378,14 @@ class MemoryBackend:
         """The ARN of every execution, oldest first."""
         return list(self._executions)
 
+    def running(self) -> list[str]:
+        """The ARNs of the executions whose status is RUNNING, oldest first."""
+        return [arn for arn, ex in self._executions.items() if ex.status == "RUNNING"]
+
+    def function_of(self, arn: str) -> str:
+        """The name of the function execution `arn` belongs to."""
+        return self._get(arn).function_name
+
     def get_execution(self, arn: str) -> dict[str, Any]:
         """The execution's summary, as `GetDurableExecution` returns it."""
         ex = self._get(arn)
