@@ -1,8 +1,9 @@
-"""AwsBackend against a fake Lambda API on 127.0.0.1, through a real aiobotocore client.
+"""AwsBackend against a fake Lambda API on 127.0.0.1, through both of its transports.
 
 The fake answers in the service's REST-JSON wire format (errors: the HTTP status, an
-`x-amzn-errortype` header and a `{"Type": ..., "message": ...}` body), so botocore's own
-serialiser, parser and retry handler run exactly as they do against the service.
+`x-amzn-errortype` header and a `{"Type": ..., "message": ...}` body), so the direct path's
+request building and parsing, and botocore's own serialiser, parser and retry handler, run
+exactly as they do against the service. Tests taking `backend` or `transport` run on both.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import pytest
 from aiobotocore.session import get_session
 from aiohttp import web
 
+from durable_async._backends import direct
+from durable_async._backends.aws import Transport
 from durable_async._backends.paging import read_pages
 from durable_async._errors import (
     BackendError,
@@ -124,9 +127,27 @@ async def fake() -> AsyncIterator[FakeLambda]:
             await runner.cleanup()
 
 
+@pytest.fixture(params=["direct", "botocore"])
+def transport(request: pytest.FixtureRequest) -> Transport:
+    value: Transport = request.param
+    return value
+
+
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries without their jittered pause, on both paths."""
+    from botocore.retries.standard import ExponentialBackoff
+
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
+    monkeypatch.setattr(direct, "retry_delay", lambda attempt: 0.0)
+
+
 @pytest.fixture
-async def backend(fake: FakeLambda) -> AsyncIterator[AwsBackend]:
-    aws = AwsBackend(endpoint_url=fake.url, region_name="us-east-1", max_attempts=1)
+async def backend(fake: FakeLambda, transport: Transport) -> AsyncIterator[AwsBackend]:
+    aws = AwsBackend(
+        endpoint_url=fake.url, region_name="us-east-1", max_attempts=1, transport=transport
+    )
+    assert aws.transport == transport
     try:
         yield aws
     finally:
@@ -166,7 +187,7 @@ async def test_checkpoint_sends_the_updates_and_parses_token_and_operations(
     }
 
 
-async def test_without_a_client_token_botocore_generates_one(
+async def test_without_a_client_token_one_is_generated(
     fake: FakeLambda, backend: AwsBackend
 ) -> None:
     fake.reply({"CheckpointToken": "t2"})
@@ -314,7 +335,7 @@ async def test_checkpoint_errors_are_classified(
     assert error.cause is error.__cause__
     for part in ("CheckpointDurableExecution", short_code, message):
         assert part in str(error)
-    assert len(fake.seen) == 1  # max_attempts=1: botocore did not retry
+    assert len(fake.seen) == 1  # max_attempts=1: no retry
 
 
 async def test_get_state_errors_are_classified_and_name_the_operation(
@@ -328,13 +349,8 @@ async def test_get_state_errors_are_classified_and_name_the_operation(
         await backend.get_state(ARN, "t1")
 
 
-async def test_max_attempts_counts_every_attempt(
-    fake: FakeLambda, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from botocore.retries.standard import ExponentialBackoff
-
-    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
-    aws = AwsBackend(endpoint_url=fake.url, max_attempts=2)
+async def test_max_attempts_counts_every_attempt(fake: FakeLambda, transport: Transport) -> None:
+    aws = AwsBackend(endpoint_url=fake.url, max_attempts=2, transport=transport)
     try:
         fake.fail(503, "ServiceException", "try again")
         fake.reply({"CheckpointToken": "t2"})
@@ -351,11 +367,11 @@ async def test_max_attempts_counts_every_attempt(
         await aws.aclose()
 
 
-async def test_a_refused_connection_is_unavailable() -> None:
+async def test_a_refused_connection_is_unavailable(transport: Transport) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    aws = AwsBackend(endpoint_url=f"http://127.0.0.1:{port}", max_attempts=1)
+    aws = AwsBackend(endpoint_url=f"http://127.0.0.1:{port}", max_attempts=1, transport=transport)
     try:
         with pytest.raises(BackendUnavailableError, match="CheckpointDurableExecution") as raised:
             await aws.checkpoint(ARN, "t1", [])

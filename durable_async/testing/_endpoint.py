@@ -139,15 +139,14 @@ class LambdaEndpoint:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(CALL_TIMEOUT)
 
     async def _setup(self) -> str:
-        from aiobotocore.session import get_session
         from aiohttp import web
 
-        from ..aws import AwsBackend
+        from ..aws import AwsBackend, Credentials
 
-        session = get_session()
-        session.set_credentials(DUMMY_KEY, DUMMY_KEY)
         self._backend = AwsBackend(
-            endpoint_url=self.service_url, region_name=self.region, session=session
+            endpoint_url=self.service_url,
+            region_name=self.region,
+            credentials=Credentials(DUMMY_KEY, DUMMY_KEY),
         )
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_post(_INVOKE_ROUTE, self._invoke)
