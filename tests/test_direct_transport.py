@@ -204,6 +204,28 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced(
     assert len(raw.requests) == 3
 
 
+async def test_a_connection_idle_too_long_is_not_reused(
+    raw_server: Callable[..., Awaitable[RawServer]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from durable_async._backends import http
+
+    async def keep_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await raw.read_request(reader) is not None:
+            writer.write(json_response({}))
+            await writer.drain()
+
+    raw = await raw_server(keep_alive)
+    pool = pool_for(raw)
+    await pool.request("GET", "/", {}, b"")
+    await pool.request("GET", "/", {}, b"")
+    assert raw.connections == 1
+    now = time.monotonic()
+    monkeypatch.setattr(http.time, "monotonic", lambda: now + http.MAX_IDLE_SECONDS + 1)
+    await pool.request("GET", "/", {}, b"")
+    pool.close()
+    assert raw.connections == 2
+
+
 async def test_chunked_and_close_delimited_bodies_are_read_whole(
     raw_server: Callable[..., Awaitable[RawServer]],
 ) -> None:

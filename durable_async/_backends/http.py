@@ -2,10 +2,13 @@
 
 It sends what the durable execution API needs (a `GET` or a `POST` with a JSON body) and reads
 responses framed by `Content-Length`, by chunked transfer coding, or by the connection closing.
-Idle connections are kept and reused, newest first; a reused connection that turns out to have
-been closed by the server before it answered is replaced once, transparently, as every HTTP
-client does. Errors are the three ways a request fails without an answer, so a caller can tell
-"never connected" from "connected, then lost it".
+Idle connections are kept and reused, newest first, unless they have idled longer than
+`MAX_IDLE_SECONDS` (a Lambda sandbox frozen between invocations may come back to a connection a
+middlebox dropped without a word, which only a read timeout would reveal) or the server has
+already closed them. A reused connection that turns out to have been closed by the server before
+it answered is replaced, transparently, as every HTTP client does. Errors are the three ways a
+request fails without an answer, so a caller can tell "never connected" from "connected, then
+lost it".
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+import time
 from dataclasses import dataclass
 
 __all__ = ["ConnectFailed", "ConnectionLost", "Origin", "Pool", "ReadTimedOut", "Response"]
 
 _MAX_IDLE = 8
+MAX_IDLE_SECONDS = 20.0
 _HEADER_LIMIT = 1 << 16
 
 
@@ -59,11 +64,17 @@ class Origin:
 
 
 class _Connection:
-    __slots__ = ("reader", "writer")
+    __slots__ = ("idle_since", "reader", "writer")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
+        self.idle_since = 0.0
+
+    def reusable(self) -> bool:
+        """Not idle for too long, and not closed by the server meanwhile."""
+        fresh = time.monotonic() - self.idle_since < MAX_IDLE_SECONDS
+        return fresh and not self.reader.at_eof() and not self.writer.is_closing()
 
     def close(self) -> None:
         with contextlib.suppress(RuntimeError):  # its event loop may be closed already
@@ -117,6 +128,9 @@ class Pool:
         data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
         while self._idle:
             connection = self._idle.pop()
+            if not connection.reusable():
+                connection.close()
+                continue
             try:
                 return await self._exchange(connection, data, reused=True)
             except _Stale:
@@ -146,6 +160,7 @@ class Pool:
             connection.close()  # cancelled mid-exchange: the connection's state is unknown
             raise
         if keep and len(self._idle) < _MAX_IDLE:
+            connection.idle_since = time.monotonic()
             self._idle.append(connection)
         else:
             connection.close()
