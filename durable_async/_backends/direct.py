@@ -52,6 +52,7 @@ _RETRY_CODES = frozenset(
     }
 )
 _MAX_BACKOFF = 20.0
+_PATH_CACHE = 256
 _STANDARD_REGION = re.compile(r"^(?:[a-z]{2}|us-gov)-[a-z]+-\d+$")
 
 
@@ -221,6 +222,7 @@ class DirectClient:
             ssl_context=_ssl_context() if scheme == "https" else None,
         )
         self._signer = Signer(region, "lambda")
+        self._paths: dict[str, str] = {}
         self._max_attempts = max_attempts
         self._user_agent = user_agent
         self._credentials: Credentials | _BotocoreCredentials | None = (
@@ -251,6 +253,15 @@ class DirectClient:
                 f"{operation} failed: {code} (request not sent): {exc}", code=code, cause=exc
             ) from exc
 
+    def _execution_path(self, arn: str) -> str:
+        """The execution's path, its ARN percent-encoded (cached: every call repeats it)."""
+        path = self._paths.get(arn)
+        if path is None:
+            if len(self._paths) >= _PATH_CACHE:
+                self._paths.clear()
+            path = self._paths[arn] = f"{self._base}{API}{quote(arn, safe='')}"
+        return path
+
     async def checkpoint(
         self, arn: str, token: str, updates: list[dict[str, Any]], client_token: str | None
     ) -> dict[str, Any]:
@@ -263,7 +274,7 @@ class DirectClient:
             },
             separators=(",", ":"),
         ).encode()
-        path = f"{API}{quote(arn, safe='')}/checkpoint"
+        path = f"{self._execution_path(arn)}/checkpoint"
         return await self._send("CheckpointDurableExecution", "POST", path, "", body)
 
     async def get_state(
@@ -276,13 +287,12 @@ class DirectClient:
         text = "&".join(
             f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(query)
         )
-        path = f"{API}{quote(arn, safe='')}/state"
+        path = f"{self._execution_path(arn)}/state"
         return await self._send("GetDurableExecutionState", "GET", path, text, b"")
 
     async def _send(
         self, operation: str, method: str, path: str, query: str, body: bytes
     ) -> dict[str, Any]:
-        path = self._base + path
         target = f"{path}?{query}" if query else path
         content_type = _JSON if method == "POST" else None
         attempt = 0

@@ -17,6 +17,7 @@ from urllib.parse import quote
 __all__ = ["Credentials", "Signer"]
 
 _ALGORITHM = "AWS4-HMAC-SHA256"
+_PATH_CACHE = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +39,23 @@ def _hmac(key: bytes, text: str) -> bytes:
 class Signer:
     """Signs requests to one service in one region."""
 
-    __slots__ = ("_key", "_region", "_service")
+    __slots__ = ("_canonical_paths", "_key", "_region", "_service")
 
     def __init__(self, region: str, service: str) -> None:
         self._region = region
         self._service = service
         self._key: tuple[str, str, bytes] | None = None
+        self._canonical_paths: dict[str, str] = {}
+
+    def _canonical_path(self, path: str) -> str:
+        """The path encoded a second time; an execution's paths repeat, so they are cached."""
+        cache = self._canonical_paths
+        canonical = cache.get(path)
+        if canonical is None:
+            if len(cache) >= _PATH_CACHE:
+                cache.clear()
+            canonical = cache[path] = quote(path, safe="/~")
+        return canonical
 
     def _signing_key(self, secret: str, day: str) -> bytes:
         cached = self._key
@@ -81,7 +93,7 @@ class Signer:
         canonical = "\n".join(
             (
                 method,
-                quote(path, safe="/~"),
+                self._canonical_path(path),
                 query,
                 "".join(f"{name}:{value}\n" for name, value in signed),
                 names,
