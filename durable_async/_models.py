@@ -12,7 +12,7 @@ import json
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 from pydantic.alias_generators import to_pascal
 
 __all__ = [
@@ -41,11 +41,19 @@ __all__ = [
 ]
 
 
-def _to_datetime(value: Any) -> Any:
-    """Accept epoch milliseconds (event form) as well as datetimes (botocore form)."""
+API_SECONDS = {"timestamps": "seconds"}
+"""The validation context for the API's own JSON (`model_validate_json(..., context=...)`),
+whose timestamps are epoch seconds, not the invocation event's milliseconds."""
+
+
+def _to_datetime(value: Any, info: ValidationInfo) -> Any:
+    """Accept epoch milliseconds (event form), epoch seconds (the API's JSON, under the
+    `API_SECONDS` context) and datetimes (botocore form)."""
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)):
+        if info.context is API_SECONDS:
+            return dt.datetime.fromtimestamp(value, tz=dt.UTC)
         return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
     if isinstance(value, dt.datetime) and value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)

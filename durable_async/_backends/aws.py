@@ -44,7 +44,7 @@ from pydantic import TypeAdapter
 
 from .._clock import Clock, SystemClock
 from .._errors import BackendError
-from .._models import CheckpointResponse, ExecutionState, OperationUpdate
+from .._models import API_SECONDS, CheckpointResponse, ExecutionState, OperationUpdate
 from .paging import MAX_PAGE, read_pages
 from .sigv4 import Credentials
 
@@ -294,28 +294,32 @@ class AwsBackend:
             BackendUnavailableError: throttled, a server error, or no connection, after retries.
             CheckpointRejectedError: any other refusal, including KMS errors.
         """
-        wire = updates_to_wire(updates)
+        batch = updates if isinstance(updates, list) else list(updates)
         direct = self._direct_client()
         if direct is not None:
+            updates_json = _UPDATES.dump_json(batch, by_alias=True, exclude_none=True)
             try:
-                raw = await direct.checkpoint(execution_arn, checkpoint_token, wire, client_token)
+                body = await direct.checkpoint(
+                    execution_arn, checkpoint_token, updates_json, client_token
+                )
             except Exception as exc:
                 error = _classify(_CHECKPOINT, exc)
                 if error is None:
                     raise
                 raise error from exc
+            response = CheckpointResponse.model_validate_json(body, context=API_SECONDS)
         else:
             kwargs: dict[str, Any] = {
                 "DurableExecutionArn": execution_arn,
                 "CheckpointToken": checkpoint_token,
-                "Updates": wire,
+                "Updates": updates_to_wire(batch),
             }
             if client_token is not None:
                 kwargs["ClientToken"] = client_token
             raw = await self._botocore_client().call(
                 _CHECKPOINT, "checkpoint_durable_execution", kwargs
             )
-        response = CheckpointResponse.model_validate(raw)
+            response = CheckpointResponse.model_validate(raw)
         state = response.new_execution_state
         new_token = response.checkpoint_token
         if state is None or not state.next_marker or not new_token:
@@ -341,21 +345,19 @@ class AwsBackend:
         direct = self._direct_client()
         if direct is not None:
             try:
-                raw = await direct.get_state(execution_arn, checkpoint_token, marker, max_items)
+                body = await direct.get_state(execution_arn, checkpoint_token, marker, max_items)
             except Exception as exc:
                 error = _classify(_GET_STATE, exc)
                 if error is None:
                     raise
                 raise error from exc
-        else:
-            kwargs: dict[str, Any] = {
-                "DurableExecutionArn": execution_arn,
-                "CheckpointToken": checkpoint_token,
-                "MaxItems": max_items,
-            }
-            if marker is not None:
-                kwargs["Marker"] = marker
-            raw = await self._botocore_client().call(
-                _GET_STATE, "get_durable_execution_state", kwargs
-            )
+            return ExecutionState.model_validate_json(body, context=API_SECONDS)
+        kwargs: dict[str, Any] = {
+            "DurableExecutionArn": execution_arn,
+            "CheckpointToken": checkpoint_token,
+            "MaxItems": max_items,
+        }
+        if marker is not None:
+            kwargs["Marker"] = marker
+        raw = await self._botocore_client().call(_GET_STATE, "get_durable_execution_state", kwargs)
         return ExecutionState.model_validate(raw)

@@ -180,22 +180,6 @@ def _error_of(operation: str, response: Response) -> ServiceError:
     return ServiceError(operation, response.status, code, message)
 
 
-def _timestamps(value: Any) -> Any:
-    """REST-JSON timestamps (epoch seconds) as aware datetimes, as botocore's parser gives."""
-    import datetime as dt
-
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(item, (dict, list)):
-                _timestamps(item)
-            elif key.endswith("Timestamp") and isinstance(item, (int, float)):
-                value[key] = dt.datetime.fromtimestamp(item, tz=dt.UTC)
-    elif isinstance(value, list):
-        for item in value:
-            _timestamps(item)
-    return value
-
-
 class DirectClient:
     """The two durable execution operations, signed and sent on one connection pool."""
 
@@ -263,24 +247,22 @@ class DirectClient:
         return path
 
     async def checkpoint(
-        self, arn: str, token: str, updates: list[dict[str, Any]], client_token: str | None
-    ) -> dict[str, Any]:
-        """`CheckpointDurableExecution`; one client token for every attempt."""
-        body = json.dumps(
-            {
-                "CheckpointToken": token,
-                "ClientToken": client_token or str(uuid.uuid4()),
-                "Updates": updates,
-            },
+        self, arn: str, token: str, updates_json: bytes, client_token: str | None
+    ) -> bytes:
+        """`CheckpointDurableExecution`'s JSON answer; one client token for every attempt.
+
+        `updates_json` is the request's `Updates` member, already JSON.
+        """
+        head = json.dumps(
+            {"CheckpointToken": token, "ClientToken": client_token or str(uuid.uuid4())},
             separators=(",", ":"),
-        ).encode()
+        )
+        body = b"".join((head[:-1].encode(), b',"Updates":', updates_json, b"}"))
         path = f"{self._execution_path(arn)}/checkpoint"
         return await self._send("CheckpointDurableExecution", "POST", path, "", body)
 
-    async def get_state(
-        self, arn: str, token: str, marker: str | None, max_items: int
-    ) -> dict[str, Any]:
-        """`GetDurableExecutionState`: one page."""
+    async def get_state(self, arn: str, token: str, marker: str | None, max_items: int) -> bytes:
+        """`GetDurableExecutionState`'s JSON answer: one page."""
         query = [("CheckpointToken", token), ("MaxItems", str(max_items))]
         if marker is not None:
             query.append(("Marker", marker))
@@ -290,9 +272,7 @@ class DirectClient:
         path = f"{self._execution_path(arn)}/state"
         return await self._send("GetDurableExecutionState", "GET", path, text, b"")
 
-    async def _send(
-        self, operation: str, method: str, path: str, query: str, body: bytes
-    ) -> dict[str, Any]:
+    async def _send(self, operation: str, method: str, path: str, query: str, body: bytes) -> bytes:
         target = f"{path}?{query}" if query else path
         content_type = _JSON if method == "POST" else None
         attempt = 0
@@ -312,8 +292,7 @@ class DirectClient:
                 failure = exc
             else:
                 if 200 <= response.status < 300:
-                    result: dict[str, Any] = _timestamps(json.loads(response.body or b"{}"))
-                    return result
+                    return response.body or b"{}"
                 failure = _error_of(operation, response)
                 if not _retryable(failure):
                     raise failure
