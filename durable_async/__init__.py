@@ -13,7 +13,8 @@ async def handler(event: dict, ctx: DurableContext) -> dict:
 
 from __future__ import annotations
 
-from ._backends.memory.service import MemoryBackend as MemoryBackend
+import typing as _typing
+
 from ._backends.protocol import Backend as Backend
 from ._clock import Clock as Clock
 from ._clock import ManualClock as ManualClock
@@ -158,4 +159,28 @@ __all__ = [
     "set_logger",
 ]
 
-_publish(globals(), __all__, __name__)
+_LAZY = {"MemoryBackend": "._backends.memory.service"}
+"""Public names whose modules a deployed function never needs, imported on first use: a cold
+start does not pay for the embedded backend."""
+
+if _typing.TYPE_CHECKING:
+    from ._backends.memory.service import MemoryBackend as MemoryBackend
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    _publish(globals(), [name], __name__)
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+_publish(globals(), [n for n in __all__ if n not in _LAZY], __name__)

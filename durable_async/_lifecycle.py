@@ -9,6 +9,7 @@ reports what it waits for (`await op.park(ended)`), and records its outcome (`op
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -73,18 +74,24 @@ class OperationHandle:
             **fields,
         )
 
-    async def send(self, action: OperationAction, **fields: Any) -> Operation:
-        """Checkpoint an update and wait for the operation's acknowledged state."""
-        return await self.runtime.send(self.update(action, **fields))
+    def send(self, action: OperationAction, **fields: Any) -> asyncio.Future[Operation]:
+        """Checkpoint an update; await the result for the operation's acknowledged state.
+
+        A plain method returning the runtime's future, not a coroutine: an operation waiting
+        for its checkpoint (or, with `park`, for the service) keeps no frame of its own.
+        """
+        return self.runtime.send(self.update(action, **fields))
 
     def queue(self, action: OperationAction, **fields: Any) -> None:
         """Checkpoint an update without waiting (it rides in the next request)."""
         self.runtime.queue(self.update(action, **fields))
 
-    async def park(self, condition: Condition = ended, *, due: float | None = None) -> Operation:
-        """Wait until the service reports the operation satisfying `condition` (see
-        `ExecutionRuntime.park`)."""
-        return await self.runtime.park(self.id, condition, due=due)
+    def park(
+        self, condition: Condition = ended, *, due: float | None = None
+    ) -> asyncio.Future[Operation]:
+        """Wait until the service reports the operation satisfying `condition`: await the
+        result (see `ExecutionRuntime.park`)."""
+        return self.runtime.park(self.id, condition, due=due)
 
     def error(self, cls: type[E], err: ErrorObject | None) -> E:
         """The `cls` error this operation's recorded `err` stands for."""

@@ -129,7 +129,9 @@ class _LineageTaskFactory:
             context = given.copy() if given is not None else copy_context()
             in_step = context.get(current_step) is not None
             context.run(current_lineage.set, None if in_step else parent.child())
-            if given is not None:
+            if given is not None or self.previous is None:
+                # asyncio's own tasks take the context as given: a task created inside it
+                # would copy it again, one more context kept by every task.
                 kwargs["context"] = context
                 task = self._create(loop, coro, kwargs)
             else:

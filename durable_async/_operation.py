@@ -338,7 +338,14 @@ def _shortened(error: BaseException, runtime: ExecutionRuntime) -> BaseException
     until the invocation's end add up to kilobytes per parked operation.
     """
     if runtime.ending and isinstance(error, asyncio.CancelledError):
-        return error.with_traceback(None)
+        # One cancellation per invocation, raised by every task the ending cancels: a task
+        # keeps the error that ended it (and, through its traceback, the frame that raised
+        # it) until the invocation lets it go. Each raise starts it without a traceback, so
+        # it keeps the frames of the last task only.
+        kept = runtime.ending_cancellation
+        if kept is None or type(kept) is not type(error) or kept.args != error.args:
+            kept = runtime.ending_cancellation = _untraced(error)
+        return kept.with_traceback(None)
     return error
 
 

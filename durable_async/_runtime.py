@@ -96,6 +96,9 @@ class ExecutionRuntime:
         self._created = CreatedOperations()
         self.unawaited: list[UnawaitedOperation] = []
         """Once `run` returned: the operations the handler never awaited (see `track`)."""
+        self.ending_cancellation: asyncio.CancelledError | None = None
+        """The cancellation the tasks cancelled by the invocation's end raise, one for all of
+        them (see `DurableOperation.throw`)."""
 
     @property
     def ending(self) -> bool:
@@ -364,6 +367,7 @@ class ExecutionRuntime:
         """
         self.store.clear()
         self.batcher.release()
+        self.ending_cancellation = None
         self._tasks.clear()
         self._members.clear()
         self._last_task = None

@@ -241,3 +241,25 @@ async def test_responses_are_taken_in_in_order_when_requests_overlap_them() -> N
     assert result.result == list(range(700))
     # Acknowledgements arrive in queue order: FIFO requests, applied one response at a time.
     assert order == [f"acked {i}" for i in range(700)]
+
+
+async def test_tasks_cancelled_by_a_suspension_all_keep_one_cancellation() -> None:
+    tasks: list[asyncio.Task[None]] = []
+
+    @durable_execution
+    async def handler(event: None, ctx: DurableContext) -> int:
+        mine = [asyncio.ensure_future(ctx.wait(3600)) for _ in range(3)]
+        if not tasks:
+            tasks.extend(mine)  # those of the first invocation, which suspends
+        await asyncio.wait(mine)  # unlike gather, leaves each task's cancellation with it
+        return len(mine)
+
+    result = await LocalRunner(handler).run()
+    assert result.status is InvocationStatus.SUCCEEDED
+    kept = []
+    for task in tasks:
+        assert task.cancelled()
+        with pytest.raises(asyncio.CancelledError) as info:
+            task.result()
+        kept.append(info.value)  # the first look hands over what the task kept
+    assert all(exc is kept[0] for exc in kept)

@@ -9,8 +9,6 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-import anyio.to_thread
-
 from .._duration import DurationLike, to_seconds
 from .._errors import (
     DurableCallInStepError,
@@ -69,6 +67,8 @@ async def call_body(fn: Callable[..., Any], args: tuple[Any, ...], *, abandon: b
     cancelling the wait for a thread leaves the thread running and ignores its outcome."""
     if inspect.iscoroutinefunction(fn):
         return await fn(*args)
+    import anyio.to_thread  # only plain functions need it: most handlers never load it
+
     return await anyio.to_thread.run_sync(functools.partial(fn, *args), abandon_on_cancel=abandon)
 
 

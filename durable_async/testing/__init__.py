@@ -3,6 +3,7 @@ assertions on a run's history, and AWS's local runner serving handlers over the 
 
 from __future__ import annotations
 
+from .. import MemoryBackend as MemoryBackend  # shown as `durable_async.MemoryBackend`
 from .._answers import CallbackAnswer as CallbackAnswer
 from .._answers import CallbacksPendingError as CallbacksPendingError
 from .._backends.faulty import BackendCall as BackendCall
@@ -12,7 +13,6 @@ from .._backends.faulty import FaultyBackend as FaultyBackend
 from .._backends.memory.invokes import InvokeOutcome as InvokeOutcome
 from .._backends.memory.invokes import InvokeRequest as InvokeRequest
 from .._backends.memory.service import BackendStats as BackendStats
-from .._backends.memory.service import MemoryBackend as MemoryBackend
 from .._clock import ManualClock as ManualClock
 from .._invocations import FunctionError as FunctionError
 from .._invocations import Invocation as Invocation
