@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import envs, plan
+from . import coldstart, envs, plan, wire
 from .worker import MARKER
 
 RESULTS = envs.REPO / "benchmarks" / "results"
@@ -67,8 +67,18 @@ def _clock(seconds: float) -> str:
 
 
 def run_once(python: Path | str, case: plan.Case) -> dict[str, Any]:
-    """One repetition of `case` in a fresh interpreter."""
-    spec = {"sdk": case.sdk, "bench": case.bench, "params": case.params}
+    """One repetition of `case` in a fresh interpreter (B5: against a fresh endpoint)."""
+    if case.bench.startswith("wire_"):
+        try:
+            with wire.running(case.params.get("latency", 0.0)) as url:
+                return _run_worker(python, case, {**case.params, "endpoint": url})
+        except RuntimeError as exc:
+            return {"error": str(exc)}
+    return _run_worker(python, case, case.params)
+
+
+def _run_worker(python: Path | str, case: plan.Case, params: dict[str, Any]) -> dict[str, Any]:
+    spec = {"sdk": case.sdk, "bench": case.bench, "params": params}
     started = time.perf_counter()
     try:
         done = subprocess.run(
@@ -159,9 +169,11 @@ def execute(
     cases: list[plan.Case],
     pythons: dict[str, Path | str],
     import_reps: int,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Run every repetition of every case, interleaved; then the import times."""
-    total = sum(c.reps for c in cases) + import_reps * len(pythons)
+    coldstart_reps: int = 0,
+) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """Run every repetition of every case, interleaved; then the import times (B4) and the
+    cold starts (B6)."""
+    total = sum(c.reps for c in cases) + (import_reps + coldstart_reps) * len(pythons)
     progress = Progress(total)
     runs: dict[str, list[dict[str, Any]]] = {c.key: [] for c in cases}
     for rep in range(max((c.reps for c in cases), default=0)):
@@ -172,6 +184,11 @@ def execute(
             runs[case.key].append(run_once(pythons[case.sdk], case))
             progress.advance()
     imports = measure_imports(pythons, import_reps, progress) if import_reps else {}
+    cold = (
+        coldstart.measure(pythons, coldstart_reps, progress.show, progress.advance)
+        if coldstart_reps
+        else {}
+    )
     progress.show("done")
     progress.close()
     records = [
@@ -187,7 +204,7 @@ def execute(
         }
         for c in cases
     ]
-    return records, imports
+    return records, imports, cold
 
 
 def write_results(payload: dict[str, Any], name: str) -> Path:
@@ -212,7 +229,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     ap.add_argument(
         "--groups",
-        help="comma-separated groups to run (B1, B2, B3, study, study-body); default: all",
+        help="comma-separated groups to run (B1, B2, B3, B5, B6, scale, study, study-body); "
+        "default: all (B4, import time, always runs)",
     )
     ap.add_argument(
         "--smoke",
@@ -257,13 +275,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     pythons: dict[str, Path | str] = {key: envs.ensure(envs.SDKS[key], log) for key in sdks}
     cases = plan.build(args.size, sdks, args.reps)
+    groups: set[str] = set()
     if args.groups:
         groups = {g.strip() for g in args.groups.split(",")}
         cases = [c for c in cases if c.group in groups]
     reps = args.reps or plan.SIZES[args.size].reps
+    cold_reps = 0
+    if not args.groups or "B6" in groups:
+        cold_reps = args.reps or plan.SIZES[args.size].coldstart_reps
     started = datetime.now(UTC)
     log(f"{len(cases)} cases, {sum(c.reps for c in cases)} processes, size {args.size}")
-    records, imports = execute(cases, pythons, reps)
+    records, imports, cold = execute(cases, pythons, reps, cold_reps)
     finished = datetime.now(UTC)
     meta = {
         "size": args.size,
@@ -281,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         "duration_s": round((finished - started).total_seconds(), 1),
         "command": "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
-    payload = {"meta": meta, "cases": records, "imports": imports}
+    payload = {"meta": meta, "cases": records, "imports": imports, "coldstart": cold}
     path = write_results(payload, f"{args.size}-{started.strftime('%Y%m%dT%H%M%SZ')}")
     log(f"results: {path.relative_to(envs.REPO)} ({meta['duration_s']} s)")
     from . import report
@@ -298,4 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     errors = [r for r in records if "error" in r["summary"]]
     for r in errors:
         log(f"FAILED: {r['group']} {r['sdk']} {r['bench']} {r['params']}: {r['summary']['error']}")
-    return 1 if errors else 0
+    cold_errors = {k: v["summary"]["error"] for k, v in cold.items() if "error" in v["summary"]}
+    for key, error in cold_errors.items():
+        log(f"FAILED: B6 {key} cold start: {error}")
+    return 1 if errors or cold_errors else 0

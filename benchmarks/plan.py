@@ -8,6 +8,12 @@ process. Workloads:
 - B2 `fanout`: N concurrent no-op steps, by `asyncio.gather` (the asyncio SDKs) or by `map`.
 - B3 `waits`: N concurrent one-hour waits (suspend, skip time, replay), for memory and threads.
 - B4 import time is measured by the harness itself (see `cli.measure_imports`).
+- B5 the real wire: each SDK's own client (request signing, HTTP, JSON) against a local HTTP
+  endpoint (`benchmarks/endpoint.py`): `wire_seq` sequential steps, `wire_fanout` N concurrent
+  steps, `wire_calls` one-update checkpoint calls at the client level.
+- B6 cold start: a fresh process imports a one-step function and runs its first invocation
+  (`benchmarks/coldstart.py`, run by the harness itself like B4).
+- `scale_waits` (durable_async only): B3 at 100,000 concurrent waits.
 - `batching` (durable_async only): checkpoint window x concurrency x service latency.
 """
 
@@ -17,7 +23,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Case", "Sizes", "SIZES", "build", "smoke_plan"]
+__all__ = ["Case", "Sizes", "SIZES", "build", "smoke_plan", "wire_cases"]
 
 STYLES: dict[str, tuple[str, ...]] = {
     # Which SDKs can express each fan-out style. A new style (say `parallel`) is a handler in
@@ -41,6 +47,14 @@ class Sizes:
     slow_cap: int | None
     """Above this N, a case known to take over a minute per run (the fork's map, whose cost grows
     with the square of N) runs once, and only without latency."""
+    wire_seq: int = 200
+    wire_seq_latencies: tuple[float, ...] = (0.0,)
+    wire_fanout: tuple[int, ...] = (1000,)
+    wire_fanout_latencies: tuple[float, ...] = (0.0, 0.020)
+    wire_calls: int = 500
+    coldstart_reps: int = 10
+    scale: tuple[int, ...] = ()
+    scale_styles: tuple[str, ...] = ("gather",)
 
 
 SIZES: dict[str, Sizes] = {
@@ -55,6 +69,10 @@ SIZES: dict[str, Sizes] = {
         study_latencies=(0.0, 0.005, 0.020),
         reps=5,
         slow_cap=1000,
+        wire_seq_latencies=(0.0, 0.020),
+        coldstart_reps=10,
+        scale=(100_000,),
+        scale_styles=("gather", "map"),  # map: about 40 s and just under 1 GiB, measured once
     ),
     "small": Sizes(
         seq_runner=200,
@@ -67,6 +85,7 @@ SIZES: dict[str, Sizes] = {
         study_latencies=(0.0, 0.005),
         reps=3,
         slow_cap=None,
+        coldstart_reps=3,
     ),
 }
 
@@ -100,6 +119,8 @@ class Case:
             bits.append(f"lanes={p['lanes']} window={p['window'] * 1000:g}ms")
         if p.get("body"):
             bits.append(f"body={p['body'] * 1000:g}ms")
+        if p.get("client"):
+            bits.append(f"client={p['client']}")
         if p.get("latency"):
             bits.append(f"{p['latency'] * 1000:g}ms")
         return " ".join(bits)
@@ -131,7 +152,13 @@ def build(size: str, sdks: list[str], reps: int | None = None) -> list[Case]:
                 case = _sized(z, r, "B3", sdk, "waits", style, n, 0.0)
                 if case is not None:
                     cases.append(case)
+    cases += wire_cases(z, r, sdks)
     if "ours" in sdks:
+        for n in z.scale:
+            for style in z.scale_styles:
+                params = {"style": style, "n": n, "latency": 0.0}
+                note = "one run: durable_async alone, at a scale the others are not run at"
+                cases.append(Case("scale", "ours", "scale_waits", params, 1, note))
         for latency in z.study_latencies:
             for window in z.windows:
                 for lanes in z.lanes:
@@ -153,6 +180,27 @@ def build(size: str, sdks: list[str], reps: int | None = None) -> list[Case]:
                     "body": BODY,
                 }
                 cases.append(Case("study-body", "ours", "batching", params, r))
+    return cases
+
+
+def wire_cases(z: Sizes, reps: int, sdks: list[str]) -> list[Case]:
+    """B5: the workloads through each SDK's own client to the local HTTP endpoint."""
+    cases: list[Case] = []
+    for latency in z.wire_seq_latencies:
+        for sdk in sdks:
+            cases.append(Case("B5", sdk, "wire_seq", {"n": z.wire_seq, "latency": latency}, reps))
+    for latency in z.wire_fanout_latencies:
+        for n in z.wire_fanout:
+            for style, able in STYLES.items():
+                for sdk in (s for s in sdks if s in able):
+                    params = {"style": style, "n": n, "latency": latency}
+                    cases.append(Case("B5", sdk, "wire_fanout", params, reps))
+    for sdk in sdks:
+        cases.append(Case("B5", sdk, "wire_calls", {"n": z.wire_calls, "latency": 0.0}, reps))
+    if "ours" in sdks:
+        params = {"n": z.wire_calls, "latency": 0.0, "client": "aiobotocore"}
+        note = "reference: a plain aiobotocore client, the path durable_async used to take"
+        cases.append(Case("B5", "ours", "wire_calls", params, reps, note))
     return cases
 
 
@@ -180,4 +228,12 @@ def smoke_plan() -> list[Case]:
         cases.append(Case("B3", "ours", "waits", {"style": style, "n": 10, "latency": 0.0}, 1))
     params = {"lanes": 10, "steps": 2, "window": 0.002, "latency": 0.005}
     cases.append(Case("study", "ours", "batching", params, 1))
+    cases.append(Case("B5", "ours", "wire_seq", {"n": 20, "latency": 0.0}, 1))
+    for style, latency in (("gather", 0.0), ("map", 0.0), ("gather", 0.005)):
+        wired = {"style": style, "n": 20, "latency": latency}
+        cases.append(Case("B5", "ours", "wire_fanout", wired, 1))
+    cases.append(Case("B5", "ours", "wire_calls", {"n": 50, "latency": 0.0}, 1))
     return cases
+
+
+SMOKE_COLDSTART_REPS = 1

@@ -160,11 +160,75 @@ def batching(res: Results, out: Path) -> None:
     _save(fig, out, "bench-batching.png")
 
 
+def wire(res: Results, out: Path) -> None:
+    """B5: client CPU per operation and per call, one bar per SDK and workload."""
+    rows = []
+    for case in res.cases:
+        s = case["summary"]
+        if not case["bench"].startswith("wire_") or "cpu" not in s:
+            continue
+        p = case["params"]
+        if case["bench"] == "wire_calls":
+            if p.get("client"):
+                continue
+            label, value = f"{p['n']} calls", s.get("cpu_per_call")
+        elif case["bench"] == "wire_seq":
+            label, value = f"{p['n']} seq", s.get("cpu_per_op")
+        else:
+            label, value = f"{p['n']} {p['style']}", s.get("cpu_per_op")
+        label += f", {p['latency'] * 1000:g} ms"
+        if value:
+            rows.append((label, case["sdk"], value * 1e6))
+    if not rows:
+        return
+    labels = list(dict.fromkeys(r[0] for r in rows))
+    sdks = res.sdks()
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(labels) * len(sdks) + 1.2))
+    height = 0.8 / len(sdks)
+    for i, sdk in enumerate(sdks):
+        ys, xs = [], []
+        for j, label in enumerate(labels):
+            for lab, who, value in rows:
+                if lab == label and who == sdk:
+                    ys.append(j + i * height)
+                    xs.append(value)
+        ax.barh(ys, xs, height=height, color=COLORS[sdk], label=NAMES[sdk])
+    ax.set_yticks([j + 0.4 - height / 2 for j in range(len(labels))], labels)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("client CPU per step (per call for 'calls'), microseconds")
+    ax.set_title("B5 the real wire: client CPU (lower is better)")
+    ax.grid(True, axis="x", which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    _save(fig, out, "bench-wire.png")
+
+
+def coldstart(res: Results, out: Path) -> None:
+    """B6: start to first checkpoint request and to handler return."""
+    sdks = [s for s in res.sdks() if "return_ms" in res.coldstart.get(s, {}).get("summary", {})]
+    if not sdks:
+        return
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    first = [res.coldstart[s]["summary"]["first_checkpoint_ms"] for s in sdks]
+    back = [res.coldstart[s]["summary"]["return_ms"] for s in sdks]
+    ys = range(len(sdks))
+    ax.barh([y - 0.2 for y in ys], first, height=0.4, color=[COLORS[s] for s in sdks])
+    bars = ax.barh([y + 0.2 for y in ys], back, height=0.4, color=[COLORS[s] for s in sdks])
+    for bar in bars:
+        bar.set_alpha(0.55)
+    ax.bar_label(bars, fmt="%.0f ms", fontsize=8)
+    ax.set_yticks(list(ys), [NAMES[s] for s in sdks])
+    ax.set_xlabel("ms from process start (dark: first checkpoint request, light: return)")
+    ax.set_title("B6 cold start, one-step function (lower is better)")
+    ax.invert_yaxis()
+    _save(fig, out, "bench-coldstart.png")
+
+
 def main(argv: list[str]) -> int:
     res = Results(load(Path(argv[0])))
     out = Path(argv[1])
     out.mkdir(parents=True, exist_ok=True)
-    for draw in (sequential, fanout, waits, imports, batching):
+    for draw in (sequential, fanout, waits, imports, batching, wire, coldstart):
         draw(res, out)
     return 0
 

@@ -30,6 +30,7 @@ class Results:
         self.meta = payload["meta"]
         self.cases: list[dict[str, Any]] = payload["cases"]
         self.imports: dict[str, Any] = payload.get("imports", {})
+        self.coldstart: dict[str, Any] = payload.get("coldstart") or {}
 
     def get(self, sdk: str, bench: str, **params: Any) -> Summary | None:
         for case in self.cases:
@@ -66,6 +67,14 @@ def ms(seconds: float | None) -> str:
         return "n/a"
     v = seconds * 1000
     return f"{v:,.0f}" if v >= 100 else f"{v:.1f}" if v >= 10 else f"{v:.2f}"
+
+
+def us(seconds: float | None) -> str:
+    """Seconds as microseconds."""
+    if seconds is None:
+        return "n/a"
+    v = seconds * 1e6
+    return f"{v:,.0f}" if v >= 100 else f"{v:.1f}"
 
 
 def num(v: float | None, digits: int = 1) -> str:
@@ -148,13 +157,19 @@ def targets(res: Results) -> list[dict[str, Any]]:
         f"{ms(a)} ms vs {ms(b)} ms",
     )
     big = max(res.values("waits", "n") or [0])
-    for style, peer in (("gather", "fork"), ("map", "fork"), ("map", "official")):
+    for style, peer, limit in (
+        ("gather", "fork", 1.0),
+        ("map", "fork", 1.0),
+        ("map", "official", 1.0),
+        ("gather", "fork", 0.6),
+        ("map", "official", 0.6),
+    ):
         ours_s = res.get("ours", "waits", style=style, n=big)
         peer_s = res.get(peer, "waits", style=style, n=big)
         add(
             f"peak RSS, {big:,} waits by {style}: durable_async / {NAMES[peer]}",
             ratio(ours_s and ours_s["rss_peak_kib"], peer_s and peer_s["rss_peak_kib"]),
-            1.0,
+            limit,
             f"{rss_mib(ours_s)} MiB vs {rss_mib(peer_s)} MiB",
         )
     ours_i = res.imports.get("ours", {}).get("summary")
@@ -166,6 +181,73 @@ def targets(res: Results) -> list[dict[str, Any]]:
             1.0,
             f"{num(ours_i and ours_i['import_ms'], 0)} ms vs "
             f"{num(peer_i and peer_i['import_ms'], 0)} ms",
+        )
+    out += wire_targets(res)
+    return out
+
+
+def wire_targets(res: Results) -> list[dict[str, Any]]:
+    """The real-wire (B5), cold-start (B6) and scale targets; none when they were not run."""
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, value: float | None, limit: float, detail: str) -> None:
+        verdict = "n/a" if value is None else ("pass" if value <= limit else "FAIL")
+        out.append(
+            {"target": name, "value": value, "limit": limit, "verdict": verdict, "detail": detail}
+        )
+
+    if res.coldstart:
+        ours = res.coldstart.get("ours", {}).get("summary", {})
+        official = res.coldstart.get("official", {}).get("summary", {})
+        for key, what in (
+            ("first_checkpoint_ms", "cold start to first checkpoint request"),
+            ("return_ms", "cold start to handler return (1 step)"),
+        ):
+            add(
+                f"{what}: durable_async / official",
+                ratio(ours.get(key), official.get(key)),
+                0.6,
+                f"{num(ours.get(key), 0)} ms vs {num(official.get(key), 0)} ms",
+            )
+    if any(c["bench"].startswith("wire_") for c in res.cases):
+        n = (res.values("wire_seq", "n") or [200])[0]
+        ours = res.get("ours", "wire_seq", n=n, latency=0.0)
+        for peer in ("official", "fork"):
+            other = res.get(peer, "wire_seq", n=n, latency=0.0)
+            add(
+                f"CPU per operation, real wire, {n} sequential steps, 0 ms: "
+                f"durable_async / {NAMES[peer]}",
+                ratio(ours and ours.get("cpu_per_op"), other and other.get("cpu_per_op")),
+                0.5,
+                f"{us(ours and ours.get('cpu_per_op'))} us vs "
+                f"{us(other and other.get('cpu_per_op'))} us",
+            )
+        ours = res.get("ours", "wire_calls", latency=0.0, client=None)
+        other = res.get("official", "wire_calls", latency=0.0, client=None)
+        add(
+            "client CPU per checkpoint call: durable_async / official (boto3)",
+            ratio(ours and ours.get("cpu_per_call"), other and other.get("cpu_per_call")),
+            0.5,
+            f"{us(ours and ours.get('cpu_per_call'))} us vs "
+            f"{us(other and other.get('cpu_per_call'))} us",
+        )
+        sizes = res.values("wire_fanout", "n")
+        n = 1000 if 1000 in sizes or not sizes else max(sizes)
+        s = res.get("ours", "wire_fanout", style="gather", n=n, latency=0.02)
+        name = f"gather {n:,} steps, 20 ms, real wire: durable_async wall / (calls x 20 ms)"
+        if s:
+            calls = int(s["requests"])
+            detail = f"{ms(s['wall'])} ms vs {calls} calls x 20 ms = {ms(calls * 0.02)} ms"
+            add(name, s["wall"] / (calls * 0.02), 1.25, detail)
+        else:
+            add(name, None, 1.25, "not run")
+    for n in res.values("scale_waits", "n"):
+        s = res.get("ours", "scale_waits", style="gather", n=n)
+        add(
+            f"{n:,} waits by gather: durable_async peak RSS / 1 GiB",
+            s and s["rss_peak_kib"] / (1024 * 1024),
+            1.0,
+            f"{rss_mib(s)} MiB, {num(s and s['wall'], 1)} s" if s else "did not complete",
         )
     return out
 
@@ -355,6 +437,162 @@ def section_imports(res: Results) -> str:
     return table(header, rows)
 
 
+def _wire_label(sdk: str, client: str | None) -> str:
+    if client == "aiobotocore":
+        return "durable_async: plain aiobotocore (reference)"
+    return NAMES[sdk]
+
+
+def section_wire(res: Results) -> str:
+    """B5 workloads: wall, client CPU and what the endpoint received."""
+    rows = []
+    for bench in ("wire_seq", "wire_fanout"):
+        combos = sorted(
+            {
+                (c["params"]["latency"], c["params"].get("style", ""), c["params"]["n"])
+                for c in res.cases
+                if c["bench"] == bench
+            }
+        )
+        for latency, style, n in combos:
+            p: dict[str, Any] = {"n": n, "latency": latency}
+            if style:
+                p["style"] = style
+            what = f"{n:,} sequential" if bench == "wire_seq" else f"{n:,} by {style}"
+            ours = res.get("ours", bench, **p)
+            for sdk in res.sdks():
+                s, why = _cell(res, sdk, bench, **p)
+                if why == "not run":
+                    continue
+                if s is None:
+                    rows.append([what, f"{latency * 1000:g}", NAMES[sdk], why] + ["n/a"] * 8)
+                    continue
+                lat = f"{s['wall_per_latency']:.2f}" if latency and "wall_per_latency" in s else "-"
+                status = "" if s.get("status") == "SUCCEEDED" else f" ({s['status']})"
+                rows.append(
+                    [
+                        what,
+                        f"{latency * 1000:g}",
+                        NAMES[sdk] + status,
+                        ms(s["wall"]),
+                        ms(s["cpu"]),
+                        us(s.get("cpu_per_op")),
+                        us(s.get("cpu_per_call")),
+                        num(s["checkpoint_calls"], 0),
+                        num(s["updates"], 0),
+                        ms(s.get("endpoint_busy_s")),
+                        lat,
+                        times(ratio(ours and ours.get("cpu_per_op"), s.get("cpu_per_op"))),
+                    ]
+                )
+    header = [
+        "workload",
+        "latency (ms)",
+        "SDK",
+        "wall (ms)",
+        "client CPU (ms)",
+        "CPU per op (us)",
+        "CPU per call (us)",
+        "calls",
+        "updates",
+        "endpoint busy (ms)",
+        "wall / (calls x latency)",
+        "durable_async / this (CPU)",
+    ]
+    return table(header, rows, "lrl" + "r" * 9)
+
+
+def section_wire_calls(res: Results) -> str:
+    """B5 client micro-benchmark: one-update checkpoint calls, one after another."""
+    rows = []
+    ours = res.get("ours", "wire_calls", latency=0.0, client=None)
+    for case in res.cases:
+        if case["bench"] != "wire_calls":
+            continue
+        client = case["params"].get("client")
+        label = _wire_label(case["sdk"], client)
+        s = case["summary"]
+        if "wall" not in s:
+            rows.append([label] + ["n/a" if "na" in s else "error"] + ["n/a"] * 4)
+            continue
+        n = case["params"]["n"]
+        rows.append(
+            [
+                label,
+                num(s["checkpoint_calls"], 0),
+                ms(s["wall"]),
+                us(s["wall"] / n),
+                us(s.get("cpu_per_call")),
+                times(ratio(ours and ours.get("cpu_per_call"), s.get("cpu_per_call"))),
+            ]
+        )
+    header = [
+        "client",
+        "calls",
+        "wall (ms)",
+        "wall per call (us)",
+        "CPU per call (us)",
+        "durable_async / this (CPU)",
+    ]
+    return table(header, rows)
+
+
+def section_coldstart(res: Results) -> str:
+    rows = []
+    ours = res.coldstart.get("ours", {}).get("summary", {})
+    for sdk in SDK_ORDER:
+        s = res.coldstart.get(sdk, {}).get("summary")
+        if s is None:
+            continue
+        if "error" in s:
+            rows.append([NAMES[sdk], "error", "n/a", "n/a", "n/a", "n/a"])
+            continue
+        rows.append(
+            [
+                NAMES[sdk],
+                num(s["first_checkpoint_ms"], 0),
+                num(s["return_ms"], 0),
+                f"{s['rss_peak_kib'] / 1024:.0f}",
+                times(ratio(ours.get("first_checkpoint_ms"), s["first_checkpoint_ms"])),
+                times(ratio(ours.get("return_ms"), s["return_ms"])),
+            ]
+        )
+    header = [
+        "SDK",
+        "start to first checkpoint request (ms)",
+        "start to handler return (ms)",
+        "peak RSS (MiB)",
+        "durable_async / this (first request)",
+        "(return)",
+    ]
+    return table(header, rows)
+
+
+def section_scale(res: Results) -> str:
+    rows = []
+    for case in res.cases:
+        if case["bench"] != "scale_waits":
+            continue
+        s = case["summary"]
+        n = case["params"]["n"]
+        style = case["params"]["style"]
+        if "wall" not in s:
+            rows.append([f"{n:,}", style, "error", "n/a", "n/a", "n/a"])
+            continue
+        rows.append(
+            [
+                f"{n:,}",
+                style,
+                f"{s['wall']:.1f}",
+                rss_mib(s),
+                per_op_kib(s, n),
+                num(s["checkpoint_calls"], 0),
+            ]
+        )
+    header = ["N", "style", "wall (s)", "peak RSS (MiB)", "RSS growth per wait (KiB)", "calls"]
+    return table(header, rows, "rl" + "r" * 4)
+
+
 def section_study(res: Results, latency: float, body: float | None = None) -> str:
     mine = [c for c in res.cases if c["bench"] == "batching" and c["params"].get("body") == body]
     lanes = sorted({c["params"]["lanes"] for c in mine})
@@ -472,6 +710,7 @@ def observations(res: Results) -> list[str]:
             "item's, then the map's must each be acknowledged before the next is sent. Calls "
             f"for a map of 10 items: {counts}."
         )
+    out += wire_observations(res)
     body = [c for c in res.cases if c["params"].get("body")]
     if body:
         b = body[0]["params"]["body"]
@@ -488,6 +727,57 @@ def observations(res: Results) -> list[str]:
                 f"ready), a 10 ms window {long['checkpoint_calls']:.0f} calls and "
                 f"{long['p50_ms']:.1f} ms. With no-op steps the window changes nothing."
             )
+    return out
+
+
+def wire_observations(res: Results) -> list[str]:
+    """Sentences about B5 and B6, from this run's numbers."""
+    out: list[str] = []
+    n = (res.values("wire_seq", "n") or [0])[0]
+    seq = {sdk: s for sdk in res.sdks() if (s := res.get(sdk, "wire_seq", n=n, latency=0.0))}
+    if len(seq) > 1:
+        bits = ", ".join(
+            f"{NAMES[k]} {us(v.get('cpu_per_op'))} us of CPU and "
+            f"{ms(v['wall'] / v['requests'])} ms of wall per call"
+            for k, v in seq.items()
+            if v.get("requests")
+        )
+        out.append(
+            f"On the real wire at 0 ms, {n} sequential steps cost per step: {bits}. The CPU is "
+            "the client process's alone (the endpoint runs in another process) and includes "
+            "every thread the SDK runs, so it is what a Lambda function is billed for."
+        )
+    fork = seq.get("fork")
+    if fork and fork.get("requests") and fork["wall"] / fork["requests"] > 0.02:
+        out.append(
+            f"The fork's sequential calls took {ms(fork['wall'] / fork['requests'])} ms each on "
+            "a local endpoint with no latency. Its default client opens its connections with no "
+            "socket options (no TCP_NODELAY), so a request sent on a reused connection waits "
+            "for the server's delayed acknowledgement (about 40 ms on Linux) before its body "
+            "leaves; the first request on a fresh connection does not. Its CPU per call is "
+            "unaffected."
+        )
+    ref = res.get("ours", "wire_calls", latency=0.0, client="aiobotocore")
+    mine = res.get("ours", "wire_calls", latency=0.0, client=None)
+    if ref and mine and ref.get("cpu_per_call") and mine.get("cpu_per_call"):
+        out.append(
+            f"One checkpoint call costs `AwsBackend` {us(mine['cpu_per_call'])} us of CPU "
+            f"(update models in, response models out); a plain aiobotocore client, the path "
+            f"durable_async used to take, spends {us(ref['cpu_per_call'])} us on the same call "
+            "with dictionaries in and out."
+        )
+    cold = {k: v["summary"] for k, v in res.coldstart.items() if "return_ms" in v["summary"]}
+    if "ours" in cold and len(cold) > 1:
+        bits = ", ".join(
+            f"{NAMES[k]} {v['first_checkpoint_ms']:.0f} ms to the first request and "
+            f"{v['return_ms']:.0f} ms to the return"
+            for k, v in cold.items()
+        )
+        out.append(
+            f"Cold start of a one-step function (interpreter start, imports, client creation, "
+            f"one step): {bits}. `python -m benchmarks.coldstart --profile <sdk>` writes where "
+            "the time goes."
+        )
     return out
 
 
@@ -587,11 +877,29 @@ def render(payload: dict[str, Any], images: list[str]) -> str:
         "(`async def` in the asyncio SDKs, a plain function in the official one). Logging is "
         "disabled in all three."
     )
+    wired = res.coldstart or any(c["bench"].startswith("wire_") for c in res.cases)
     add(
         "- Lower bound on calls: the service takes at most 250 updates per checkpoint call, so "
         "an execution that sends U updates needs at least ceil(U / 250) calls. "
-        '"calls / min calls" is 1.00 when every call was full.\n'
+        '"calls / min calls" is 1.00 when every call was full.' + ("" if wired else "\n")
     )
+    if wired:
+        add(
+            "- The real wire (B5, B6): the same stand-in behind a local HTTP endpoint "
+            "(`benchmarks/endpoint.py`, aiohttp, in a process of its own on 127.0.0.1) that speaks "
+            "`CheckpointDurableExecution` and `GetDurableExecutionState` in botocore's rest-json "
+            "form. Each SDK reaches it through its own real client, with fake credentials, "
+            "`AWS_REGION` and `AWS_ENDPOINT_URL_LAMBDA` in the environment: durable_async's "
+            "`AwsBackend(endpoint_url=...)` with its default transport (in B6 the handler "
+            "creates it), the fork's default client (botocore signing and urllib3, in a worker "
+            "thread), the official SDK's boto3 `lambda` client, which it creates from the "
+            "environment (`LambdaClient.initialize_client`). Latency is an `asyncio.sleep` in "
+            "the endpoint per API request. Each repetition gets a fresh endpoint and first "
+            "runs a three-step execution over the wire (the client is created then); the "
+            "endpoint's counters are reset before the measured run. Client CPU is "
+            "`time.process_time()` of the client process around the measured run (all its "
+            "threads).\n"
+        )
     add("## Targets\n")
     add(section_targets(res) + "\n")
     notes = observations(res)
@@ -637,6 +945,49 @@ def render(payload: dict[str, Any], images: list[str]) -> str:
     )
     add(section_imports(res) + "\n")
     add(_image(images, "bench-import.png", "cold import time"))
+    if any(c["bench"].startswith("wire_") for c in res.cases):
+        add("## B5: the real wire\n")
+        add(
+            "The workloads again, but through each SDK's own service client over HTTP to the "
+            "local endpoint: request signing, the HTTP connection pool, JSON in and out. "
+            '"CPU per op" is the client process\'s CPU time divided by the steps; "CPU per '
+            'call" divides it by the checkpoint calls the endpoint received; "endpoint busy" is '
+            "the time the endpoint spent answering (latency excluded), which the client waited "
+            'through too; "wall / (calls x latency)" is 1.00 when the run took exactly its '
+            "requests' latency.\n"
+        )
+        add(section_wire(res) + "\n")
+        add(
+            "The client alone: one-update `CheckpointDurableExecution` calls (a STEP START), "
+            "one after another, each with the token the previous one returned, through each "
+            "SDK's client-level call (`AwsBackend.checkpoint`; the fork's default service "
+            "client's `checkpoint`; the official SDK's `LambdaClient.checkpoint` over boto3), "
+            "at 0 ms.\n"
+        )
+        add(section_wire_calls(res) + "\n")
+        add(_image(images, "bench-wire.png", "client CPU per operation on the real wire"))
+    if res.coldstart:
+        add("## B6: cold start\n")
+        add(
+            "A Lambda cold start, simulated: the harness creates an execution on the endpoint, "
+            "reads the monotonic clock and spawns the SDK environment's interpreter on a small "
+            "bootstrap (`benchmarks/functions/bootstrap.py`) that imports a one-step durable "
+            "function written against the SDK's public API (`benchmarks/functions/`) and calls "
+            "`handler(event, context)` once, synchronously, as the runtime does. The SDK creates "
+            "its client by default, from the environment. The endpoint notes when the first "
+            "checkpoint request arrives (the monotonic clock is system-wide), the bootstrap when "
+            "the handler returned. Medians over the repetitions; peak RSS is the process's "
+            "high-water mark.\n"
+        )
+        add(section_coldstart(res) + "\n")
+        add(_image(images, "bench-coldstart.png", "cold start"))
+    if any(c["bench"] == "scale_waits" for c in res.cases):
+        add("## Scale: 100,000 concurrent waits (durable_async)\n")
+        add(
+            "B3 at a size only durable_async runs: one invocation starts every wait, suspends, "
+            "and a second replays to the end, on the stand-in service. One run.\n"
+        )
+        add(section_scale(res) + "\n")
     add("## Batching study (durable_async)\n")
     add(
         "`lanes` coroutines run `steps` sequential no-op steps each, all under one "
@@ -668,6 +1019,10 @@ def render(payload: dict[str, Any], images: list[str]) -> str:
         "python -m benchmarks --size small    # N in {10, 100}: a couple of minutes\n"
         "python -m benchmarks --only ours     # durable_async alone\n"
         "python -m benchmarks --smoke         # what CI runs: durable_async, tiny sizes\n"
+        "python -m benchmarks --size small --groups B5   # the real wire alone\n"
+        "python -m benchmarks --size small --groups B6   # cold start alone (3 repetitions)\n"
+        "python -m benchmarks.coldstart --reps 10        # cold start, printed, no results file\n"
+        "python -m benchmarks.coldstart --profile ours   # -X importtime and cProfile of one\n"
         "python -m benchmarks --render benchmarks/results/latest.json  # redraw this page\n"
         "```\n"
     )
@@ -680,10 +1035,12 @@ def render(payload: dict[str, Any], images: list[str]) -> str:
         "Sizes of the full run: B1 200 steps (runner) and 1,000 (stub); B2 N in {10, 100, "
         "1,000, 10,000} at 0 and 20 ms; B3 N in {10, 100, 1,000, 10,000}; the study crosses "
         "windows {0, 1, 2, 5, 10} ms, 1 to 1,000 lanes and 0, 5 and 20 ms, plus 2 ms step "
-        "bodies at 5 ms. The fork's map grows with the square of N (over a minute at 10,000 "
-        "items), so at N = 10,000 it runs once and only without latency; everything else runs "
-        f"5 times. The full run behind this page took {meta['duration_s'] / 60:.0f} minutes on "
-        f"{meta['machine']['cpu_count']} CPUs.\n"
+        "bodies at 5 ms; B5 200 sequential steps at 0 and 20 ms, 1,000 steps by gather and by "
+        "map at 0 and 20 ms, 500 client-level checkpoint calls; B6 10 cold starts per SDK; "
+        "100,000 concurrent waits by gather (durable_async only, once). The fork's map grows "
+        "with the square of N (over a minute at 10,000 items), so at N = 10,000 it runs once "
+        "and only without latency; everything else runs 5 times. The full run behind this page "
+        f"took {meta['duration_s'] / 60:.0f} minutes on {meta['machine']['cpu_count']} CPUs.\n"
     )
     return "\n".join(parts)
 

@@ -18,7 +18,14 @@ from async_durable_execution import (
 )
 from async_durable_execution import map as durable_map
 from async_durable_execution._core import CheckpointOutput, StateOutput
+from async_durable_execution._core.client import create_default_service_client
+from async_durable_execution._core.models import (
+    OperationAction,
+    OperationType,
+    OperationUpdate,
+)
 
+from .. import wire
 from ..service import StubService, drive_async
 
 Params = dict[str, Any]
@@ -156,11 +163,75 @@ def waits(p: Params) -> Params:
     return _on_stub(f"{p['style']}_waits", p["n"], p.get("latency", 0.0))
 
 
+# -- the real wire (B5): the fork's default client, over HTTP to `benchmarks.endpoint` -----------
+
+
+def _on_wire(kind: str, n: int, p: Params) -> Params:
+    """Run a handler with no service client given: the fork builds its default one from the
+    environment (botocore signing and urllib3, called in a worker thread)."""
+    url, latency = p["endpoint"], p.get("latency", 0.0)
+    wire.configure(url)
+    control = wire.Control(url)
+    handler = durable_execution(HANDLERS[kind])
+    invoke_async = handler._async_handler
+
+    async def invoke(event: Params) -> Params:
+        return dict(await invoke_async(event, None))
+
+    async def main() -> Params:
+        await wire.drive_async(control, invoke, {"n": wire.WARMUP_N})  # creates the client
+        control.reset()
+        run = await wire.drive_async(control, invoke, {"n": n})
+        return wire.measured(control, run, n, latency)
+
+    return asyncio.run(main())
+
+
+def wire_seq(p: Params) -> Params:
+    return _on_wire("sequential", p["n"], p)
+
+
+def wire_fanout(p: Params) -> Params:
+    return _on_wire(p["style"], p["n"], p)
+
+
+def wire_calls(p: Params) -> Params:
+    """`n` sequential one-update checkpoint calls through the default service client."""
+    if p.get("client", "default") != "default":
+        raise NotImplementedError(f"client {p['client']}")
+    url, latency, n = p["endpoint"], p.get("latency", 0.0), p["n"]
+    wire.configure(url)
+    control = wire.Control(url)
+
+    async def main() -> Params:
+        client = create_default_service_client()
+
+        async def call(arn: str, token: str, i: int) -> str:
+            update = OperationUpdate(
+                operation_id=f"{i:016x}",
+                operation_type=OperationType.STEP,
+                action=OperationAction.START,
+                name="noop",
+            )
+            out = await client.checkpoint(arn, token, [update], None)
+            return str(out.checkpoint_token)
+
+        await wire.calls_async(control, call, wire.WARMUP_N)
+        control.reset()
+        run = await wire.calls_async(control, call, n)
+        return wire.measured(control, run, n, latency)
+
+    return asyncio.run(main())
+
+
 BENCHES: dict[str, Callable[[Params], Params]] = {
     "seq_runner": seq_runner,
     "seq_stub": seq_stub,
     "fanout": fanout,
     "waits": waits,
+    "wire_seq": wire_seq,
+    "wire_fanout": wire_fanout,
+    "wire_calls": wire_calls,
 }
 
 

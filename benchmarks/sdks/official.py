@@ -13,9 +13,17 @@ from aws_durable_execution_sdk_python.execution import (
     DurableExecutionInvocationInput,
     DurableExecutionInvocationInputWithClient,
 )
-from aws_durable_execution_sdk_python.lambda_service import CheckpointOutput, StateOutput
+from aws_durable_execution_sdk_python.lambda_service import (
+    CheckpointOutput,
+    LambdaClient,
+    OperationAction,
+    OperationType,
+    OperationUpdate,
+    StateOutput,
+)
 from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
 
+from .. import wire
 from ..service import StubService, drive
 
 Params = dict[str, Any]
@@ -149,11 +157,68 @@ def waits(p: Params) -> Params:
     return _on_stub(kind, p["n"], p.get("latency", 0.0))
 
 
+# -- the real wire (B5): the SDK's boto3 client, over HTTP to `benchmarks.endpoint` -------------
+
+
+def _on_wire(kind: str, n: int, p: Params) -> Params:
+    """Invoke with a plain event, as Lambda does: the SDK creates its boto3 `lambda` client
+    from the environment (`LambdaClient.initialize_client`) and keeps it for the process."""
+    if kind not in HANDLERS:
+        raise NotImplementedError(kind)
+    url, latency = p["endpoint"], p.get("latency", 0.0)
+    wire.configure(url)
+    control = wire.Control(url)
+    handler = durable_execution(HANDLERS[kind])
+
+    def invoke(event: Params) -> Params:
+        return dict(handler(event, None))
+
+    wire.drive_sync(control, invoke, {"n": wire.WARMUP_N})  # creates the client
+    control.reset()
+    run = wire.drive_sync(control, invoke, {"n": n})
+    return wire.measured(control, run, n, latency)
+
+
+def wire_seq(p: Params) -> Params:
+    return _on_wire("sequential", p["n"], p)
+
+
+def wire_fanout(p: Params) -> Params:
+    return _on_wire(p["style"], p["n"], p)
+
+
+def wire_calls(p: Params) -> Params:
+    """`n` sequential one-update checkpoint calls through `LambdaClient.checkpoint` (boto3)."""
+    if p.get("client", "default") != "default":
+        raise NotImplementedError(f"client {p['client']}")
+    url, latency, n = p["endpoint"], p.get("latency", 0.0), p["n"]
+    wire.configure(url)
+    control = wire.Control(url)
+    client = LambdaClient.initialize_client()
+
+    def call(arn: str, token: str, i: int) -> str:
+        update = OperationUpdate(
+            operation_id=f"{i:016x}",
+            operation_type=OperationType.STEP,
+            action=OperationAction.START,
+            name="noop",
+        )
+        return str(client.checkpoint(arn, token, [update], None).checkpoint_token)
+
+    wire.calls_sync(control, call, wire.WARMUP_N)
+    control.reset()
+    run = wire.calls_sync(control, call, n)
+    return wire.measured(control, run, n, latency)
+
+
 BENCHES: dict[str, Callable[[Params], Params]] = {
     "seq_runner": seq_runner,
     "seq_stub": seq_stub,
     "fanout": fanout,
     "waits": waits,
+    "wire_seq": wire_seq,
+    "wire_fanout": wire_fanout,
+    "wire_calls": wire_calls,
 }
 
 

@@ -10,9 +10,16 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from durable_async import DurableContext, MemoryBackend, durable_execution
-from durable_async._models import CheckpointResponse, ExecutionState, OperationUpdate
+from durable_async._models import (
+    CheckpointResponse,
+    ExecutionState,
+    OperationAction,
+    OperationType,
+    OperationUpdate,
+)
 from durable_async.testing import LocalRunner
 
+from .. import wire
 from ..service import StubService, drive_async
 
 Params = dict[str, Any]
@@ -223,12 +230,131 @@ def batching(p: Params) -> Params:
     return out
 
 
+def scale_waits(p: Params) -> Params:
+    """`waits` at a scale only durable_async is run at (100,000 concurrent waits)."""
+    return waits(p)
+
+
+# -- the real wire (B5): AwsBackend's own client, over HTTP to `benchmarks.endpoint` -----------
+
+
+def _backend(url: str) -> Any:
+    """The backend a user would build for a local endpoint; its transport is its default."""
+    from durable_async.aws import AwsBackend
+
+    return AwsBackend(endpoint_url=url)
+
+
+def _on_wire(kind: str, n: int, p: Params) -> Params:
+    url, latency = p["endpoint"], p.get("latency", 0.0)
+    wire.configure(url)
+    control = wire.Control(url)
+    handler = durable_execution(HANDLERS[kind])
+
+    async def main() -> Params:
+        backend = _backend(url)
+
+        async def invoke(event: Params) -> Params:
+            output = await handler.invoke_output(event, backend=backend)
+            return output.to_wire()
+
+        await wire.drive_async(control, invoke, {"n": wire.WARMUP_N})  # creates the client
+        control.reset()
+        run = await wire.drive_async(control, invoke, {"n": n})
+        await backend.aclose()
+        return wire.measured(control, run, n, latency)
+
+    return asyncio.run(main())
+
+
+def wire_seq(p: Params) -> Params:
+    """`n` sequential no-op steps through `AwsBackend` to the endpoint."""
+    return _on_wire("sequential", p["n"], p)
+
+
+def wire_fanout(p: Params) -> Params:
+    """`n` concurrent no-op steps (`style`: gather or map) through `AwsBackend`."""
+    return _on_wire(p["style"], p["n"], p)
+
+
+def _step_start(i: int) -> OperationUpdate:
+    return OperationUpdate(
+        id=f"{i:016x}", type=OperationType.STEP, action=OperationAction.START, name="noop"
+    )
+
+
+def wire_calls(p: Params) -> Params:
+    """`n` sequential one-update `CheckpointDurableExecution` calls, client-level.
+
+    `client`: `backend` (default) calls `AwsBackend.checkpoint`; `aiobotocore` calls a plain
+    aiobotocore client's `checkpoint_durable_execution`, the path durable_async used to take,
+    for reference."""
+    url, latency, n = p["endpoint"], p.get("latency", 0.0), p["n"]
+    wire.configure(url)
+    control = wire.Control(url)
+    if p.get("client", "backend") == "aiobotocore":
+        return _raw_aiobotocore_calls(control, url, n, latency)
+
+    async def main() -> Params:
+        backend = _backend(url)
+
+        async def call(arn: str, token: str, i: int) -> str:
+            response = await backend.checkpoint(arn, token, [_step_start(i)])
+            assert response.checkpoint_token is not None
+            return response.checkpoint_token
+
+        await wire.calls_async(control, call, wire.WARMUP_N)
+        control.reset()
+        run = await wire.calls_async(control, call, n)
+        await backend.aclose()
+        return wire.measured(control, run, n, latency)
+
+    return asyncio.run(main())
+
+
+def _raw_aiobotocore_calls(control: wire.Control, url: str, n: int, latency: float) -> Params:
+    try:
+        from aiobotocore.session import get_session
+        from botocore.config import Config
+    except ImportError as exc:
+        raise NotImplementedError(f"aiobotocore is not installed ({exc})") from None
+    config = Config(
+        connect_timeout=5,
+        read_timeout=50,
+        retries={"mode": "standard", "total_max_attempts": 5},
+    )
+
+    async def main() -> Params:
+        session = get_session()
+        async with session.create_client(
+            "lambda", region_name="us-east-1", endpoint_url=url, config=config
+        ) as client:
+
+            async def call(arn: str, token: str, i: int) -> str:
+                update = {"Id": f"{i:016x}", "Type": "STEP", "Action": "START", "Name": "noop"}
+                response = await client.checkpoint_durable_execution(
+                    DurableExecutionArn=arn, CheckpointToken=token, Updates=[update]
+                )
+                return str(response["CheckpointToken"])
+
+            await wire.calls_async(control, call, wire.WARMUP_N)
+            control.reset()
+            run = await wire.calls_async(control, call, n)
+        return wire.measured(control, run, n, latency)
+
+    return asyncio.run(main())
+
+
 BENCHES: dict[str, Callable[[Params], Params]] = {
     "seq_runner": seq_runner,
     "seq_stub": seq_stub,
     "fanout": fanout,
     "waits": waits,
+    "scale_waits": scale_waits,
     "batching": batching,
+    "wire_seq": wire_seq,
+    "wire_fanout": wire_fanout,
+    "wire_calls": wire_calls,
 }
 """Every workload durable_async runs. Adding a style (say `parallel`) is one handler above."""
 
