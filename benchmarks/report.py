@@ -952,9 +952,11 @@ def render(payload: dict[str, Any], images: list[str]) -> str:
             "local endpoint: request signing, the HTTP connection pool, JSON in and out. "
             '"CPU per op" is the client process\'s CPU time divided by the steps; "CPU per '
             'call" divides it by the checkpoint calls the endpoint received; "endpoint busy" is '
-            "the time the endpoint spent answering (latency excluded), which the client waited "
-            'through too; "wall / (calls x latency)" is 1.00 when the run took exactly its '
-            "requests' latency.\n"
+            "the time the endpoint spent on its own work. The latency is the service's response "
+            "time: a request is answered that long after it arrived, the endpoint's work "
+            "included (at 0 ms, the client waits through that work); "
+            '"wall / (calls x latency)" is 1.00 when the run took exactly its requests\' '
+            "response times.\n"
         )
         add(section_wire(res) + "\n")
         add(
