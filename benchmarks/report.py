@@ -288,6 +288,68 @@ def section_targets(res: Results) -> str:
     return table(["target", "measured", "limit", "verdict", "numbers"], rows, "lrrcl")
 
 
+MISSED: dict[str, str] = {
+    "peak RSS, {big} waits by gather": (
+        "Peak RSS by gather: the process starts the measured run at about 37 MiB (the "
+        "interpreter, the SDK, pydantic's model machinery alone about 9 MiB), so 0.6x the "
+        "fork would leave about 1 KiB per wait, less than the stand-in service's own record of "
+        "each wait (about 600 B, in the same process for every SDK) plus one asyncio task. A "
+        "tracemalloc profile of 10,000 parked waits, per wait: the operation's state as a "
+        "pydantic `Operation` model with its details and datetimes 808 B, the task and its "
+        "context about 400 B, weak references to the task (asyncio's registry and ours) 265 B, "
+        "the wait's coroutine 248 B, the operation object 144 B, its id 113 B, its handle 80 B. "
+        "The peak itself is in the replay: the second invocation holds the 10,000-operation "
+        "event and its parsed models at once. Meeting the target needs wire models without "
+        "pydantic and parked waits that keep no task of their own."
+    ),
+    "peak RSS, {big} waits by map": (
+        "Peak RSS by map: each item is a child context and a wait, two operations and two "
+        "tasks, and the replay parses twice as many operations as by gather; the same "
+        "per-operation costs as by gather apply, twice."
+    ),
+    "real wire: durable_async wall": (
+        "Gather at 20 ms on the real wire: the calls are a chain (each needs the token the "
+        "previous one returned), and on this machine about 25 to 30 ms of CPU come before the "
+        "first request can leave: creating the 1,000 operations and their tasks (about 12 ms "
+        "of it in the handler's own generator and `asyncio.gather`), and running the first "
+        "125 steps until a full request of 250 updates is queued. Then the rest of the fan-out "
+        "is set up while that request is in flight, which delays taking in its answer, and "
+        "each later call adds the client's parsing of 250 operations and serialising of the "
+        "next 250 updates (about 2 ms) to the service's response time. The stand-in service "
+        "case (B2) at the same size has no parsing and shows the set-up alone."
+    ),
+    "steps, 20 ms: durable_async wall / (min calls": (
+        "Fan-out at 20 ms on the stand-in: the same set-up as on the real wire comes before "
+        "the first request can leave (about 25 to 30 ms of CPU on this machine for 1,000 "
+        "operations), and a map's calls also wait on each other (a step's SUCCEED, then its "
+        "item's, then the map's). This page's earlier run, on a faster day, measured 1.13x "
+        "and 1.15x; the code before this round of work, run interleaved with this one on the "
+        "same day, measures the same as this one (gather 1,000 at 20 ms: 197 to 232 ms "
+        "against 202 to 237 ms)."
+    ),
+    "cold start to first checkpoint request": (
+        "Cold start to the first request: importing durable_async is most of it, and pydantic "
+        "(its import and building the wire models, about 100 ms) is most of that; the "
+        "embedded backend, the CLI, the local server and the testing tools are no longer "
+        "imported on Lambda, and the direct transport imports no botocore."
+    ),
+}
+"""Why a target was missed, from the profiles behind this page, keyed by part of its name."""
+
+
+def missed(res: Results) -> list[str]:
+    """The explanation of each target this run missed (those the profiles explain)."""
+    big = f"{max(res.values('waits', 'n') or [0]):,}"
+    out = []
+    for t in targets(res):
+        if t["verdict"] != "FAIL":
+            continue
+        for key, text in MISSED.items():
+            if key.format(big=big) in t["target"] and text not in out:
+                out.append(text)
+    return out
+
+
 def section_sequential(res: Results) -> str:
     rows = []
     n_run = (res.values("seq_runner", "n") or [0])[0]
@@ -670,8 +732,9 @@ def observations(res: Results) -> list[str]:
             f"{rss_mib(ours_m)} MiB against the official SDK's {rss_mib(off)} MiB. What "
             "durable_async keeps per operation is mostly its state as the service returned it "
             "(a pydantic model; models of the same shape share their field-name sets and equal "
-            "nested details), the task and the coroutine frames of the operation; its peak is "
-            "reached when a suspension cancels every task at once."
+            "nested details), and the task of the operation (a parked operation keeps no "
+            "coroutine frame of its own); its peak is in the replay, which holds the event's "
+            "operations and their parsed models at once."
         )
     for style in ("gather", "map"):
         s = res.get("ours", "fanout", style=style, n=1000, latency=0.02)
@@ -893,8 +956,10 @@ def render(payload: dict[str, Any], images: list[str]) -> str:
             "`AwsBackend(endpoint_url=...)` with its default transport (in B6 the handler "
             "creates it), the fork's default client (botocore signing and urllib3, in a worker "
             "thread), the official SDK's boto3 `lambda` client, which it creates from the "
-            "environment (`LambdaClient.initialize_client`). Latency is an `asyncio.sleep` in "
-            "the endpoint per API request. Each repetition gets a fresh endpoint and first "
+            "environment (`LambdaClient.initialize_client`). Latency is the service's response "
+            "time: the endpoint answers each API request that long after it arrived, its own "
+            "work included (an `asyncio.sleep` for the rest). Each repetition gets a fresh "
+            "endpoint and first "
             "runs a three-step execution over the wire (the client is created then); the "
             "endpoint's counters are reset before the measured run. Client CPU is "
             "`time.process_time()` of the client process around the measured run (all its "
@@ -902,6 +967,10 @@ def render(payload: dict[str, Any], images: list[str]) -> str:
         )
     add("## Targets\n")
     add(section_targets(res) + "\n")
+    reasons = missed(res)
+    if reasons:
+        add("### Targets missed, and why\n")
+        add("\n".join(f"- {r}" for r in reasons) + "\n")
     notes = observations(res)
     if notes:
         add("## What the numbers say\n")
