@@ -363,6 +363,66 @@ async def test_without_credentials_the_call_is_unavailable_and_names_why(
     assert raised.value.code == "NoCredentialsError"
 
 
+# -- TLS -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def tls_server(
+    tmp_path: Path, raw_server: Callable[..., Awaitable[RawServer]]
+) -> AsyncIterator[tuple[RawServer, Path]]:
+    """An HTTPS server on 127.0.0.1 whose certificate (for `localhost`) a throwaway authority
+    signed; yields it and the authority's PEM file."""
+    import ssl
+
+    import trustme
+
+    authority = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("localhost").configure_cert(context)
+    bundle = tmp_path / "authority.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await raw.read_request(reader) is not None:
+            writer.write(json_response({"CheckpointToken": f"t{len(raw.requests) + 1}"}))
+            await writer.drain()
+
+    raw = RawServer(answer)
+    server = await asyncio.start_server(raw.serve, "127.0.0.1", 0, ssl=context)
+    raw.port = server.sockets[0].getsockname()[1]
+    try:
+        yield raw, bundle
+    finally:
+        server.close()
+
+
+async def test_https_verifies_the_certificate_against_aws_ca_bundle(
+    tls_server: tuple[RawServer, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw, bundle = tls_server
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(bundle))
+    aws = AwsBackend(endpoint_url=f"https://localhost:{raw.port}", max_attempts=1)
+    first = await aws.checkpoint(ARN, "t1", [])
+    second = await aws.checkpoint(ARN, first.checkpoint_token or "", [])
+    await aws.aclose()
+    assert (first.checkpoint_token, second.checkpoint_token) == ("t2", "t3")
+    assert raw.connections == 1  # one handshake, then the connection is reused
+    assert raw.requests[0].startswith(b"POST ")
+    assert f"Host: localhost:{raw.port}\r\n".encode() in raw.requests[0]
+
+
+async def test_an_untrusted_certificate_is_refused_before_anything_is_sent(
+    tls_server: tuple[RawServer, Path],
+) -> None:
+    raw, _ = tls_server
+    aws = AwsBackend(endpoint_url=f"https://localhost:{raw.port}", max_attempts=1)
+    with pytest.raises(BackendUnavailableError, match="CERTIFICATE_VERIFY_FAILED") as raised:
+        await aws.checkpoint(ARN, "t1", [])
+    await aws.aclose()
+    assert raised.value.code == "EndpointConnectionError"
+    assert raw.requests == []
+
+
 # -- choosing the transport and the endpoint -----------------------------------------------------
 
 
