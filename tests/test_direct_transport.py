@@ -433,6 +433,12 @@ def test_auto_goes_direct_unless_the_setup_needs_botocore(monkeypatch: pytest.Mo
     assert AwsBackend(region_name="us-gov-west-1").transport == "direct"
     assert AwsBackend(region_name="us-iso-east-1").transport == "botocore"
     assert AwsBackend(region_name="us-iso-east-1", endpoint_url="https://x").transport == "direct"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "https://configured")
+    assert AwsBackend(region_name="us-iso-east-1").transport == "direct"
+    monkeypatch.setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")  # the region's own, then
+    assert AwsBackend(region_name="us-iso-east-1").transport == "botocore"
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    monkeypatch.delenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
     assert AwsBackend(transport="botocore").transport == "botocore"
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")

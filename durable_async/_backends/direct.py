@@ -82,14 +82,20 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() == "true"
 
 
-def resolve_endpoint(endpoint_url: str | None, region: str) -> str:
-    """Where the Lambda API of `region` is, as botocore would resolve it for these calls."""
+def _configured_endpoint(endpoint_url: str | None) -> str | None:
+    """The endpoint given, or configured in the environment; `None` for the region's own."""
     if endpoint_url:
         return endpoint_url
-    if not _env_flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"):
-        configured = os.environ.get("AWS_ENDPOINT_URL_LAMBDA") or os.environ.get("AWS_ENDPOINT_URL")
-        if configured:
-            return configured
+    if _env_flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"):
+        return None
+    return os.environ.get("AWS_ENDPOINT_URL_LAMBDA") or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def resolve_endpoint(endpoint_url: str | None, region: str) -> str:
+    """Where the Lambda API of `region` is, as botocore would resolve it for these calls."""
+    configured = _configured_endpoint(endpoint_url)
+    if configured:
+        return configured
     china = region.startswith("cn-")
     fips = "-fips" if _env_flag("AWS_USE_FIPS_ENDPOINT") else ""
     if _env_flag("AWS_USE_DUALSTACK_ENDPOINT"):
@@ -102,9 +108,8 @@ def resolve_endpoint(endpoint_url: str | None, region: str) -> str:
 def _bypasses_proxy(host: str) -> bool:
     no_proxy = os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or ""
     for entry in (e.strip().lower() for e in no_proxy.split(",")):
-        if entry == "*" or (
-            entry and (host == entry.lstrip(".") or host.endswith("." + entry.lstrip(".")))
-        ):
+        domain = entry.lstrip(".")
+        if entry == "*" or (domain and (host == domain or host.endswith("." + domain))):
             return True
     return False
 
@@ -112,11 +117,7 @@ def _bypasses_proxy(host: str) -> bool:
 def direct_possible(endpoint_url: str | None, region: str) -> str | None:
     """`None` when the direct path can reach the service; else why botocore is needed."""
     endpoint = resolve_endpoint(endpoint_url, region)
-    explicit = (
-        endpoint_url
-        or os.environ.get("AWS_ENDPOINT_URL_LAMBDA")
-        or os.environ.get("AWS_ENDPOINT_URL")
-    )
+    explicit = _configured_endpoint(endpoint_url)
     if not explicit and not (region.startswith("cn-") or _STANDARD_REGION.match(region)):
         return f"region {region!r} is outside the partitions the direct path knows"
     parts = urlsplit(endpoint)
