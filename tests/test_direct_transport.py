@@ -21,9 +21,9 @@ from botocore.credentials import Credentials as BotocoreCredentials
 
 from durable_async._backends.direct import resolve_endpoint
 from durable_async._backends.http import ConnectionLost, Origin, Pool, ReadTimedOut
-from durable_async._backends.sigv4 import Credentials, Signer
+from durable_async._backends.sigv4 import Signer
 from durable_async._errors import BackendUnavailableError
-from durable_async.aws import AwsBackend
+from durable_async.aws import AwsBackend, Credentials, Transport
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(20)]
 
@@ -323,6 +323,29 @@ async def test_requests_are_signed_with_the_session_token_and_name_the_sdk(
     assert "credential=aktest/" in head
     assert "signedheaders=host;x-amz-date;x-amz-security-token" in head
     assert "user-agent: durable-async/" in head
+
+
+@pytest.mark.parametrize("transport", ["direct", "botocore"])
+async def test_given_credentials_sign_instead_of_the_environments(
+    raw_server: Callable[..., Awaitable[RawServer]], transport: Transport
+) -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await raw.read_request(reader) is not None:
+            writer.write(json_response({"Operations": []}))
+            await writer.drain()
+
+    raw = await raw_server(answer)
+    given = Credentials("AKGIVEN", "given-secret", "given-token")
+    aws = AwsBackend(
+        endpoint_url=f"http://127.0.0.1:{raw.port}", credentials=given, transport=transport
+    )
+    await aws.get_state(ARN, "t1")
+    await aws.aclose()
+    head = raw.requests[0].lower()
+    assert b"credential=akgiven/" in head
+    assert b"x-amz-security-token: given-token" in head
+    assert "given-secret" not in repr(given)
+    assert "given-token" not in repr(given)
 
 
 async def test_without_keys_in_the_environment_botocores_chain_finds_them(
